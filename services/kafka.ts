@@ -1,0 +1,194 @@
+import type { ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { cacheDir, freePort, repoRoot, runToEnd, spawnService, stopChild, waitForPort } from './process.js'
+
+const libsDir = join(cacheDir, 'kafka', 'libs')
+const log4jConfig = join(repoRoot, 'services', 'kafka', 'log4j2.properties')
+
+export interface KafkaClusterOptions {
+  /** 1 (default): one combined broker/controller. 3: a replicated KRaft quorum of three. */
+  readonly brokers?: 1 | 3
+  /** Extra or overriding server.properties entries for every broker. */
+  readonly config?: Readonly<Record<string, string | number>>
+  /** Heap for each broker JVM. */
+  readonly heap?: string
+}
+
+interface BrokerNode {
+  readonly id: number
+  readonly port: number
+  readonly dir: string
+  process: ChildProcess | undefined
+}
+
+/** A real Apache Kafka cluster in KRaft mode on loopback, with temporary data removed on stop. */
+export interface KafkaCluster {
+  /** `host:port` of every broker. */
+  readonly brokers: readonly string[]
+  /** Comma-separated bootstrap list. */
+  readonly bootstrap: string
+  /** Where the brokers' data and logs are (deleted by stop()). */
+  readonly dir: string
+  /** SIGKILL one broker (index 0..n-1); resolves once it is gone. */
+  kill(index: number): Promise<void>
+  /** Starts a killed broker again on the same port and data; resolves when it accepts connections. */
+  restart(index: number): Promise<void>
+  /** Stops every broker and deletes the data directory. */
+  stop(): Promise<void>
+}
+
+/** Throws a message naming what to run when the broker jars or java are missing. */
+export function assertKafkaInstalled(): void {
+  if (!existsSync(libsDir) || readdirSync(libsDir).length === 0) {
+    throw new Error(
+      `Kafka broker jars are missing in ${libsDir}. Run 'npm run services:install' (needs Java 17+ and Maven).`,
+    )
+  }
+}
+
+function clusterId(): string {
+  return randomBytes(16).toString('base64url')
+}
+
+function serverProperties(
+  node: BrokerNode,
+  controllerPorts: Map<number, number>,
+  size: number,
+  options: KafkaClusterOptions,
+): string {
+  const voters = [...controllerPorts].map(([id, port]) => `${id}@127.0.0.1:${port}`).join(',')
+  const replication = size === 1 ? 1 : 3
+  const props: Record<string, string | number> = {
+    'process.roles': 'broker,controller',
+    'node.id': node.id,
+    'controller.quorum.voters': voters,
+    listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${controllerPorts.get(node.id)}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.port}`,
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'log.dirs': join(node.dir, 'data'),
+    'auto.create.topics.enable': 'false',
+    'num.partitions': 1,
+    'default.replication.factor': replication,
+    'min.insync.replicas': size === 1 ? 1 : 2,
+    'offsets.topic.replication.factor': replication,
+    'offsets.topic.num.partitions': 5,
+    'transaction.state.log.replication.factor': replication,
+    'transaction.state.log.min.isr': size === 1 ? 1 : 2,
+    'transaction.state.log.num.partitions': 5,
+    'share.coordinator.state.topic.replication.factor': replication,
+    'share.coordinator.state.topic.min.isr': size === 1 ? 1 : 2,
+    // Tests need quick joins and short sessions; production keeps the broker defaults.
+    'group.initial.rebalance.delay.ms': 0,
+    'group.min.session.timeout.ms': 1000,
+    // The default dedupe buffer is 128 MiB of heap; tests compact tiny topics.
+    'log.cleaner.dedupe.buffer.size': 4 * 1024 * 1024,
+    'log.cleaner.backoff.ms': 500,
+    'broker.session.timeout.ms': size === 1 ? 9000 : 3000,
+    'broker.heartbeat.interval.ms': size === 1 ? 2000 : 500,
+    ...options.config,
+  }
+  return Object.entries(props)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n')
+}
+
+function javaArgs(node: BrokerNode, heap: string, mainClass: string, args: string[]): string[] {
+  return [
+    `-Xmx${heap}`,
+    '-Xms64m',
+    '-XX:+UseSerialGC',
+    '-XX:TieredStopAtLevel=1',
+    '-Djava.awt.headless=true',
+    `-Dlog4j2.configurationFile=${log4jConfig}`,
+    `-Dkafka.logs.dir=${node.dir}`,
+    '-cp',
+    `${libsDir}/*`,
+    mainClass,
+    ...args,
+  ]
+}
+
+async function startNode(node: BrokerNode, heap: string): Promise<void> {
+  const logFile = join(node.dir, 'stdout.log')
+  const child = spawnService(
+    'java',
+    javaArgs(node, heap, 'kafka.Kafka', [join(node.dir, 'server.properties')]),
+    logFile,
+  )
+  node.process = child
+  await waitForPort(node.port, `Kafka broker ${node.id}`, child, 120_000, join(node.dir, 'server.log'))
+}
+
+/**
+ * Starts a real Kafka cluster (KRaft, loopback, free ports). The first call after install is slower
+ * (JVM class loading); later ones reuse the jars in .cache/kafka/libs.
+ */
+export async function startKafka(options: KafkaClusterOptions = {}): Promise<KafkaCluster> {
+  assertKafkaInstalled()
+  const size = options.brokers ?? 1
+  const heap = options.heap ?? '512m'
+  const dir = mkdtempSync(join(tmpdir(), 'kdp-kafka-'))
+  const nodes: BrokerNode[] = []
+  const controllerPorts = new Map<number, number>()
+  for (let id = 1; id <= size; id++) {
+    const nodeDir = join(dir, `broker-${id}`)
+    mkdirSync(nodeDir, { recursive: true })
+    nodes.push({ id, port: await freePort(), dir: nodeDir, process: undefined })
+    controllerPorts.set(id, await freePort())
+  }
+  const id = clusterId()
+  try {
+    await Promise.all(
+      nodes.map(async (node) => {
+        const props = join(node.dir, 'server.properties')
+        writeFileSync(props, serverProperties(node, controllerPorts, size, options))
+        await runToEnd(
+          'java',
+          javaArgs(node, '256m', 'kafka.tools.StorageTool', [
+            'format',
+            '-t',
+            id,
+            '-c',
+            props,
+            '--ignore-formatted',
+          ]),
+        )
+      }),
+    )
+    await Promise.all(nodes.map((node) => startNode(node, heap)))
+  } catch (error) {
+    await Promise.all(nodes.map((n) => (n.process ? stopChild(n.process, 'SIGKILL') : undefined)))
+    rmSync(dir, { recursive: true, force: true })
+    throw error
+  }
+
+  const nodeAt = (index: number): BrokerNode => {
+    const node = nodes[index]
+    if (!node) throw new Error(`no broker at index ${index} (cluster has ${nodes.length})`)
+    return node
+  }
+  return {
+    brokers: nodes.map((n) => `127.0.0.1:${n.port}`),
+    bootstrap: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
+    dir,
+    async kill(index) {
+      const node = nodeAt(index)
+      if (node.process) await stopChild(node.process, 'SIGKILL')
+      node.process = undefined
+    },
+    async restart(index) {
+      const node = nodeAt(index)
+      if (node.process) throw new Error(`broker ${node.id} is still running`)
+      await startNode(node, heap)
+    },
+    async stop() {
+      await Promise.all(nodes.map((n) => (n.process ? stopChild(n.process, 'SIGTERM', 15_000) : undefined)))
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,2 @@
+/** kdp: a cluster of Node.js nodes with Kafka as the only coordinator. */
+export const version = '0.1.0'
