@@ -1,2 +1,22 @@
 /** kdp: a cluster of Node.js nodes with Kafka as the only coordinator. */
-export const version = '0.1.0'
+
+export {
+  DistributedProcessing,
+  type FailurePolicy,
+  type ProcessingHandle,
+  type StartOptions,
+} from './coordination/distributedProcessing.js'
+export type {
+  Process,
+  ProcessContext,
+  ProcessFailure,
+  ProcessSource,
+  RunningProcess,
+} from './coordination/process.js'
+export { ProcessSet, partitionOfKey, stableHash } from './coordination/processSet.js'
+export type { DistributedProcessingSettings } from './coordination/settings.js'
+export { TopicMismatchError } from './coordination/technicalTopic.js'
+export { type FieldError, ValidationError } from './decode.js'
+export { createLogger, type Logger, type LogLevel, silentLogger } from './logging.js'
+export { backoffDelay, type SuperviseOptions, supervise } from './processes/supervision.js'
+export { sleep } from './sleep.js'

@@ -1,7 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type KafkaCluster, startKafka } from '../../services/kafka.js'
-import { uniqueName } from '../helpers/names.js'
+import { eventually, uniqueName } from '../helpers/names.js'
 
 describe('a 3-broker KRaft cluster', () => {
   let cluster: KafkaCluster
@@ -33,6 +33,11 @@ describe('a 3-broker KRaft cluster', () => {
     await producer.send({ topic, acks: -1, messages: [{ key: 'k', value: 'before' }] })
 
     await cluster.kill(0)
+    // The controller moves leadership once broker 1's session expires (3 s in test clusters).
+    await eventually('leadership to leave the killed broker', async () => {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] })
+      return topics[0]?.partitions.every((p) => p.leader !== 1 && p.isr.length === 2) ? true : undefined
+    })
     // acks=-1 with min.insync.replicas=2: this only succeeds if the two survivors replicate it.
     await producer.send({
       topic,
