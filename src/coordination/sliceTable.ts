@@ -122,7 +122,7 @@ export class SliceTable {
   /** Makes a running slice's instances match `processes`: starts new keys, stops removed ones. */
   sync(partition: number, processes: ReadonlyMap<string, Process>): void {
     const slice = this.#slices.get(partition)
-    if (!slice || slice.state !== 'running') return
+    if (slice?.state !== 'running') return
     for (const [key, instance] of slice.instances) {
       if (processes.get(key) === instance.process) continue
       slice.instances.delete(key)
