@@ -7,13 +7,15 @@ export interface Assignment {
   readonly partitions: readonly number[]
   /** undefined when the leader's notes were missing or undecodable: every acquisition is delayed. */
   readonly notes: AssignmentNotes | undefined
+  /** Monotonic send time of the SyncGroup that delivered it: the lease counts from here. */
+  readonly leaseFrom: number | undefined
 }
 
 /** What membership reports to the process group. */
 export interface MembershipListener {
-  /** A join completed. The lease was already renewed from the SyncGroup's send time. */
+  /** A join completed. Applied together with its lease renewal, never one without the other. */
   onAssignment(assignment: Assignment): void
-  /** A group request succeeded; `sentAt` is its send time on the monotonic clock. */
+  /** A heartbeat of the current generation and member succeeded; `sentAt`: its monotonic send time. */
   onLeaseRenewed(sentAt: number): void
   /** The member lost the group (client crash, coordinator unreachable): stop everything now. */
   onLost(reason: string): void

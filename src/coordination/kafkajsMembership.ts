@@ -68,7 +68,10 @@ function sentAtMonotonic(sentAtWallMs: number): number {
  */
 export class KafkajsMembership implements GroupMembership {
   #consumer: Consumer | undefined
-  #generation: { memberId: string; generation: number; notes: AssignmentNotes | undefined } | undefined
+  /** Generation and notes of the join in progress (from RECEIVED_UNSUBSCRIBED_TOPICS), until its GROUP_JOIN. */
+  #pending: { memberId: string; generation: number; notes: AssignmentNotes | undefined } | undefined
+  /** The generation and member id of the last assignment handed to the listener. */
+  #current: { generation: number; memberId: string } | undefined
   #lastSyncSentAt: number | undefined
   #lastHeartbeatSentAt: number | undefined
   #triggerQueued: Promise<void> | undefined
@@ -104,14 +107,10 @@ export class KafkajsMembership implements GroupMembership {
       else if (payload.apiName === 'SyncGroup') this.#lastSyncSentAt = sentAtMonotonic(payload.sentAt)
     })
     consumer.on(e.HEARTBEAT, ({ payload }) => {
-      if (this.#lastHeartbeatSentAt === undefined) return
-      if (this.#generation && payload.groupGenerationId !== this.#generation.generation) {
-        this.logger.warn('heartbeat for an unexpected generation', {
-          expected: this.#generation.generation,
-          got: payload.groupGenerationId,
-        })
-        return
-      }
+      // Only a heartbeat of the generation and member whose assignment we hold extends the lease.
+      const current = this.#current
+      if (this.#lastHeartbeatSentAt === undefined || !current) return
+      if (payload.groupGenerationId !== current.generation || payload.memberId !== current.memberId) return
       listener.onLeaseRenewed(this.#lastHeartbeatSentAt)
     })
     consumer.on(e.RECEIVED_UNSUBSCRIBED_TOPICS, ({ payload }) => {
@@ -119,10 +118,11 @@ export class KafkajsMembership implements GroupMembership {
       const notes = topic === undefined ? undefined : decodeNotesTopic(topic)
       if (topic !== undefined && notes === undefined)
         this.logger.error('assignment notes did not decode; every acquisition waits the handover delay')
-      this.#generation = { memberId: payload.memberId, generation: payload.generationId, notes }
+      this.#pending = { memberId: payload.memberId, generation: payload.generationId, notes }
     })
     consumer.on(e.GROUP_JOIN, ({ payload }) => {
-      const generation = this.#generation
+      const generation = this.#pending
+      this.#pending = undefined
       if (!generation || generation.memberId !== payload.memberId) {
         // Without the notes we do not know the generation, so we cannot hand out a fencing token.
         this.logger.error(
@@ -134,14 +134,14 @@ export class KafkajsMembership implements GroupMembership {
         listener.onLost('join without notes')
         return
       }
-      if (this.#lastSyncSentAt !== undefined) listener.onLeaseRenewed(this.#lastSyncSentAt)
       const assignment: Assignment = {
+        leaseFrom: this.#lastSyncSentAt,
         generation: generation.generation,
         memberId: payload.memberId,
         partitions: [...(payload.memberAssignment[this.options.topic] ?? [])].sort((a, b) => a - b),
         notes: generation.notes,
       }
-      this.#generation = { ...generation, memberId: '' }
+      this.#current = { generation: assignment.generation, memberId: assignment.memberId }
       listener.onAssignment(assignment)
     })
     consumer.on(e.CRASH, ({ payload }) => listener.onLost(`kafka client crashed: ${payload.error.message}`))

@@ -165,6 +165,9 @@ export class ProcessGroup implements MembershipListener {
     this.#owned = owned
     this.#generation = assignment.generation
     this.#released = new Set()
+    // Renew only now that the new assignment is in place: a renewal first would restart the old one.
+    if (assignment.leaseFrom !== undefined) this.#lease.renew(assignment.leaseFrom)
+    this.#armLeaseTimer()
     this.#logger.info('assignment', {
       generation: assignment.generation,
       partitions: assignment.partitions.length,
