@@ -46,7 +46,9 @@ function expectNoViolations(c: TestCluster): void {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('at most one instance of each process, every node a separate OS process', () => {
-  it('joining nodes: balanced placement, and processes that stay are not restarted', { timeout: 240_000 }, async () => {
+  it('joining nodes: balanced placement, and processes that stay are not restarted', {
+    timeout: 240_000,
+  }, async () => {
     const c = newCluster()
     for (let i = 0; i < 3; i++) await c.add()
     const before = await c.converged()
@@ -85,7 +87,9 @@ describe('at most one instance of each process, every node a separate OS process
     expectNoViolations(c)
   })
 
-  it('SIGSTOP past the session timeout, then SIGCONT: the frozen node takes no step of what it lost', { timeout: 240_000 }, async () => {
+  it('SIGSTOP past the session timeout, then SIGCONT: the frozen node takes no step of what it lost', {
+    timeout: 240_000,
+  }, async () => {
     const c = newCluster()
     for (let i = 0; i < 3; i++) await c.add()
     const before = await c.converged()
@@ -98,13 +102,24 @@ describe('at most one instance of each process, every node a separate OS process
     // in violations() catches any of them that lands after the new owner's first step.
     const lateSteps = c
       .journal()
-      .filter((e) => e.kind === 'STEP' && e.node === frozen!.id && e.at >= resumedAt && lost.includes(e.process))
-      .filter((e) => c.journal().some((o) => o.kind === 'START' && o.process === e.process && o.node !== frozen!.id && o.token > e.token))
+      .filter(
+        (e) => e.kind === 'STEP' && e.node === frozen!.id && e.at >= resumedAt && lost.includes(e.process),
+      )
+      .filter((e) =>
+        c
+          .journal()
+          .some(
+            (o) =>
+              o.kind === 'START' && o.process === e.process && o.node !== frozen!.id && o.token > e.token,
+          ),
+      )
     expect(lateSteps.map((e) => e.raw)).toEqual([])
     expectNoViolations(c)
   })
 
-  it('broker kill and restart: everything stops while the coordinator is gone, then runs once again', { timeout: 300_000 }, async () => {
+  it('broker kill and restart: everything stops while the coordinator is gone, then runs once again', {
+    timeout: 300_000,
+  }, async () => {
     const c = newCluster()
     for (let i = 0; i < 3; i++) await c.add()
     await c.converged()
@@ -113,7 +128,9 @@ describe('at most one instance of each process, every node a separate OS process
     const quietFrom = Date.now() - 1000
     await kafka.restart(0)
     // With no coordinator no lease is renewed, so no step may happen for long after the kill.
-    const duringOutage = c.journal().filter((e) => e.kind === 'STEP' && e.at > quietFrom - 2000 && e.at < quietFrom)
+    const duringOutage = c
+      .journal()
+      .filter((e) => e.kind === 'STEP' && e.at > quietFrom - 2000 && e.at < quietFrom)
     expect(duringOutage.length).toBe(0)
     await c.converged(120_000)
     expectNoViolations(c)

@@ -67,7 +67,9 @@ export class TestCluster {
       lines.on('line', (line) => {
         if (line.includes('"ready"')) resolve()
       })
-      child.once('exit', (code, signal) => reject(new Error(`node ${id} exited (${code ?? signal}) before joining; see node-${id}.log`)))
+      child.once('exit', (code, signal) =>
+        reject(new Error(`node ${id} exited (${code ?? signal}) before joining; see node-${id}.log`)),
+      )
     })
     return node
   }
@@ -186,13 +188,16 @@ export class TestCluster {
       if (signature === previous) return placement
       previous = signature
     }
-    throw new Error(`cluster did not converge within ${timeoutMs} ms: ${lastProblem || 'placement kept changing'}`)
+    throw new Error(
+      `cluster did not converge within ${timeoutMs} ms: ${lastProblem || 'placement kept changing'}`,
+    )
   }
 
   /** START entries per process since `since` (ms). */
   startsSince(since: number): Map<number, number> {
     const counts = new Map<number, number>()
-    for (const e of this.journal()) if (e.kind === 'START' && e.at >= since) counts.set(e.process, (counts.get(e.process) ?? 0) + 1)
+    for (const e of this.journal())
+      if (e.kind === 'START' && e.at >= since) counts.set(e.process, (counts.get(e.process) ?? 0) + 1)
     return counts
   }
 

@@ -63,7 +63,9 @@ function step(index: number, ctx: ProcessContext): void {
       return
     }
     // A holder frozen mid-step is the in-flight write no lease can stop; anything else is two at once.
-    record(`${state === 'stopped' ? 'FROZEN-HOLDER' : 'VIOLATION'} ${index} ${config.nodeId} ${ctx.fencingToken} ${startedAt} holder=${holder}`)
+    record(
+      `${state === 'stopped' ? 'FROZEN-HOLDER' : 'VIOLATION'} ${index} ${config.nodeId} ${ctx.fencingToken} ${startedAt} holder=${holder}`,
+    )
     return
   }
   writeSync(fd, String(process.pid))
