@@ -29,7 +29,7 @@ function describe(value: unknown): string {
 }
 
 // Intersections and unions add their member index to the context; those are not field names.
-const structuralTags = new Set(['IntersectionType', 'UnionType', 'ExactType', 'RefinementType'])
+const structuralTags = new Set(['IntersectionType', 'UnionType'])
 
 function tagOf(type: t.Decoder<unknown, unknown>): string | undefined {
   const tag: unknown = (type as { _tag?: unknown })._tag

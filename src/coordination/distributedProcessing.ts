@@ -50,7 +50,8 @@ function kafkaLogCreator(logger: Logger, onCrash: (groupId: string) => void) {
       // kafkajs logs a crash before it sends LeaveGroup; stopping the slices now wins time.
       if (message.startsWith('Crash:') && typeof log.groupId === 'string') onCrash(log.groupId)
       // Error responses (e.g. "rebalancing" to a heartbeat) are handled by the client itself.
-      if (message.startsWith('Response ')) logger.debug(message, fields)
+      // Rebalances are routine in kdp; kafkajs warns about each one.
+      if (message.startsWith('Response ') || message.includes('re-joining')) logger.debug(message, fields)
       else if (level <= logLevel.ERROR) logger.error(message, fields)
       else if (level === logLevel.WARN) logger.warn(message, fields)
       else logger.debug(message, fields)

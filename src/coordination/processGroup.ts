@@ -62,6 +62,7 @@ export class ProcessGroup implements MembershipListener {
       onFailure: options.onFailure,
       onSliceStopped: (partition, reason) => this.#sliceStopped(partition, reason),
       onInstanceRetired: () => this.#reconcile(),
+      onSliceActive: () => this.#publishToGuard(),
       onStuck: (partition, key) => {
         this.#logger.error(
           'process did not stop within maxStopMs; ending this node so no second instance can overlap',

@@ -34,6 +34,8 @@ export interface SliceHooks {
   onStuck(partition: number, key: string): void
   /** A single removed or replaced instance has settled; its key may start again. */
   onInstanceRetired(partition: number): void
+  /** Called synchronously before any process code of a starting slice runs (it may never return). */
+  onSliceActive(): void
 }
 
 /**
@@ -116,6 +118,7 @@ export class SliceTable {
     if (slice.state !== 'waiting') throw new Error(`slice ${partition} is ${slice.state}, cannot start it`)
     if (!this.hooks.isLeaseValid()) return
     slice.state = 'running'
+    this.hooks.onSliceActive()
     this.sync(partition, processes)
   }
 
