@@ -23,11 +23,14 @@ export interface AssignmentPlan {
 
 interface Claim {
   readonly memberId: string
+  readonly nodeId: string
   readonly generation: number
 }
 
+// Plain code-unit order, not localeCompare: every leader must sort the same way whatever its locale.
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 const byNode = (a: { memberId: string; nodeId: string }, b: { memberId: string; nodeId: string }): number =>
-  a.nodeId === b.nodeId ? a.memberId.localeCompare(b.memberId) : a.nodeId.localeCompare(b.nodeId)
+  a.nodeId === b.nodeId ? compare(a.memberId, b.memberId) : compare(a.nodeId, b.nodeId)
 
 /**
  * The leader's assignment: balanced, sticky, and never giving a partition that is live on one member
@@ -47,8 +50,12 @@ export function planAssignment(partitionCount: number, members: readonly PlanMem
     for (const p of report.live) liveOn.set(p, [...(liveOn.get(p) ?? []), memberId])
     for (const p of report.claims) {
       const previous = latestClaim.get(p)
-      if (!previous || report.generation > previous.generation)
-        latestClaim.set(p, { memberId, generation: report.generation })
+      const claim = { memberId, nodeId: report.nodeId, generation: report.generation }
+      // Equal generations (should not happen) are broken by node order: the plan never depends on member order.
+      const newer = !previous || claim.generation > previous.generation
+      const tieWon =
+        previous !== undefined && claim.generation === previous.generation && byNode(claim, previous) < 0
+      if (newer || tieWon) latestClaim.set(p, claim)
     }
   }
   for (const [p, holders] of liveOn) {
@@ -102,8 +109,11 @@ export function planAssignment(partitionCount: number, members: readonly PlanMem
     }
   }
 
-  const present = new Set(members.map((m) => m.memberId))
+  // Still running on a member that gets nothing (leaving, trigger): assigned to nobody until it stops.
   const heldBack: number[] = []
+  for (const [p, holders] of liveOn) {
+    if (holders.length === 1 && !workerIds.has(holders[0]!)) heldBack.push(p)
+  }
   const assignments = members.map(({ memberId }) => {
     const partitions: number[] = []
     const cleanAt: Record<string, number> = {}
@@ -114,8 +124,10 @@ export function planAssignment(partitionCount: number, members: readonly PlanMem
         continue
       }
       partitions.push(p)
+      // Claims come only from members of this round, so the claimant is here and reported p stopped.
+      // The member starts at once only if that claim is from the previous generation (see processGroup).
       const claim = latestClaim.get(p)
-      if (live.length === 0 && claim && present.has(claim.memberId)) cleanAt[String(p)] = claim.generation
+      if (live.length === 0 && claim) cleanAt[String(p)] = claim.generation
     }
     return { memberId, partitions, cleanAt }
   })

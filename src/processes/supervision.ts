@@ -4,13 +4,13 @@ import { sleep } from '../sleep.js'
 export interface SuperviseOptions {
   /** First wait before a restart. Default 200 ms. */
   readonly initialDelayMs?: number
-  /** Upper bound of the wait. Default 30 s. */
+  /** Upper bound of the wait, jitter included. Default 30 s. */
   readonly maxDelayMs?: number
   /** Growth of the wait per consecutive failure. Default 2. */
   readonly factor?: number
   /** Random spread of each wait, as a fraction (0.2 = ±20 %), so restarts do not synchronise. Default 0.2. */
   readonly jitter?: number
-  /** Consecutive failures after which the failure is passed on (the process rejects). Default 10. */
+  /** Restarts in a row; the failure after the last one is passed on (so up to maxRestarts + 1 runs). Default 10. */
   readonly maxRestarts?: number
   /** A run that lasted this long resets the failure count and the wait. Default 60 s. */
   readonly resetAfterMs?: number
@@ -27,12 +27,12 @@ export function backoffDelay(attempt: number, options: SuperviseOptions = {}, ra
   const factor = options.factor ?? 2
   const jitter = options.jitter ?? 0.2
   const base = Math.min(max, initial * factor ** (attempt - 1))
-  return Math.max(0, Math.round(base * (1 + jitter * (2 * random() - 1))))
+  return Math.min(max, Math.max(0, Math.round(base * (1 + jitter * (2 * random() - 1)))))
 }
 
 /**
- * Restarts `process` after it fails, with exponential backoff and jitter, until it has failed
- * `maxRestarts` times in a row; then it rejects with the last error (and the failure policy of
+ * Restarts `process` after it fails, with exponential backoff and jitter, up to `maxRestarts` times
+ * in a row; the next failure rejects with its error (and the failure policy of
  * `start()` applies). It checks `ctx.isOwner()` before every restart and stops waiting on abort.
  */
 export function supervise(process: Process, options: SuperviseOptions = {}): Process {
