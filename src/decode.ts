@@ -1,5 +1,5 @@
 import { isLeft } from 'fp-ts/lib/Either.js'
-import type * as t from 'io-ts'
+import * as t from 'io-ts'
 
 /** One reason a value did not decode, with the path of the offending field (`a.b.0.c`). */
 export interface FieldError {
@@ -32,8 +32,30 @@ function describe(value: unknown): string {
 const structuralTags = new Set(['IntersectionType', 'UnionType'])
 
 function tagOf(type: t.Decoder<unknown, unknown>): string | undefined {
+  // A defaulted codec validates with its inner codec in the same context: look through it.
+  if (type instanceof DefaultedType) return tagOf(type.inner)
   const tag: unknown = (type as { _tag?: unknown })._tag
   return typeof tag === 'string' ? tag : undefined
+}
+
+/** A codec whose missing (undefined) value decodes to a default. */
+export class DefaultedType<C extends t.Mixed> extends t.Type<t.TypeOf<C>, t.OutputOf<C>, unknown> {
+  constructor(
+    readonly inner: C,
+    readonly fallback: t.TypeOf<C>,
+  ) {
+    super(
+      inner.name,
+      inner.is,
+      (input, context) => (input === undefined ? t.success(fallback) : inner.validate(input, context)),
+      inner.encode,
+    )
+  }
+}
+
+/** `codec`, with `fallback` when the field is missing. */
+export function withDefault<C extends t.Mixed>(codec: C, fallback: t.TypeOf<C>): DefaultedType<C> {
+  return new DefaultedType(codec, fallback)
 }
 
 /** Turns io-ts errors into field paths and readable reasons, one entry per path. */

@@ -1,0 +1,194 @@
+import { type Json, schemas } from './openapiSchemas.js'
+
+/** The OpenAPI 3.1 description of the API, served at `GET /openapi.json`. Written by hand. */
+
+const json = (schema: Json): Json => ({ 'application/json': { schema } })
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` })
+const response = (description: string, schema?: Json): Json =>
+  schema === undefined ? { description } : { description, content: json(schema) }
+const errorResponse = (name: string): Json => ({ $ref: `#/components/responses/${name}` })
+
+const topicParameter: Json = { $ref: '#/components/parameters/Topic' }
+/** Responses every write may give besides its own. */
+const writeErrors: { readonly [status: string]: Json } = {
+  '401': errorResponse('Unauthorized'),
+  '403': errorResponse('Forbidden'),
+  '503': errorResponse('Unavailable'),
+}
+const secured: Json = [{ bearerAuth: [] }]
+
+function topicAction(summary: string, description: string): Json {
+  return {
+    post: {
+      summary,
+      description,
+      operationId: `${summary.split(' ')[0]?.toLowerCase() ?? 'action'}Topic`,
+      tags: ['topics'],
+      security: secured,
+      parameters: [topicParameter],
+      responses: {
+        '200': response('The config as stored.', ref('TopicConfig')),
+        '400': errorResponse('InvalidTopic'),
+        '404': errorResponse('NotFound'),
+        ...writeErrors,
+      },
+    },
+  }
+}
+
+export const openApiDocument: Json = {
+  openapi: '3.1.0',
+  info: {
+    title: 'kdp node API',
+    version: '1',
+    description:
+      'Served by every node of a kdp cluster; any node answers for the whole cluster. Reads are open; writes ' +
+      'need `Authorization: Bearer <token>` and are refused (403) on a node without a configured token. ' +
+      'Every error answers `{ error, message, fields? }`.',
+  },
+  tags: [{ name: 'topics' }, { name: 'cluster' }, { name: 'meta' }],
+  paths: {
+    '/health': {
+      get: {
+        summary: 'Liveness of this node',
+        operationId: 'health',
+        tags: ['meta'],
+        responses: { '200': response('The node answers.', ref('Health')) },
+      },
+    },
+    '/topics': {
+      get: {
+        summary: 'Every configured topic, and the Kafka topics without a config',
+        operationId: 'listTopics',
+        tags: ['topics'],
+        responses: {
+          '200': response('Sorted by topic; `config` is null for a topic that has none.', {
+            type: 'array',
+            items: ref('TopicEntry'),
+          }),
+        },
+      },
+    },
+    '/topics/{topic}/config': {
+      parameters: [topicParameter],
+      get: {
+        summary: 'A topic config',
+        operationId: 'getTopicConfig',
+        tags: ['topics'],
+        responses: {
+          '200': response('The stored config.', ref('TopicConfig')),
+          '400': errorResponse('InvalidTopic'),
+          '404': errorResponse('NotFound'),
+        },
+      },
+      put: {
+        summary: 'Create or replace a topic config',
+        description:
+          'Fields not given take their defaults. Answers once this node reads the write back, so a GET ' +
+          'right after sees it. Every bad field is listed in one 400.',
+        operationId: 'putTopicConfig',
+        tags: ['topics'],
+        security: secured,
+        requestBody: { required: true, content: json(ref('TopicConfigFields')) },
+        responses: {
+          '200': response('The config as stored.', ref('TopicConfig')),
+          '400': errorResponse('InvalidBody'),
+          '413': errorResponse('PayloadTooLarge'),
+          ...writeErrors,
+        },
+      },
+      delete: {
+        summary: 'Delete a topic config (its archivers stop)',
+        operationId: 'deleteTopicConfig',
+        tags: ['topics'],
+        security: secured,
+        responses: {
+          '204': response('Deleted.'),
+          '400': errorResponse('InvalidTopic'),
+          '404': errorResponse('NotFound'),
+          ...writeErrors,
+        },
+      },
+    },
+    '/topics/{topic}/pause': topicAction('Pause archiving a topic', 'Sets `paused: true`.'),
+    '/topics/{topic}/resume': topicAction('Resume archiving a topic', 'Sets `paused: false`.'),
+    '/topics/{topic}/restart': topicAction(
+      'Restart the archivers of a topic',
+      'Rewrites the config unchanged: its revision grows, which restarts the archivers.',
+    ),
+    '/nodes': {
+      get: {
+        summary: 'The nodes of the cluster, as they last reported',
+        operationId: 'listNodes',
+        tags: ['cluster'],
+        responses: {
+          '200': response('Every node with a status record.', { type: 'array', items: ref('NodeStatus') }),
+        },
+      },
+    },
+    '/processes': {
+      get: {
+        summary: 'Where every process runs',
+        operationId: 'listProcesses',
+        tags: ['cluster'],
+        responses: {
+          '200': response('One entry per process instance.', { type: 'array', items: ref('Placement') }),
+        },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        summary: 'This document',
+        operationId: 'openApi',
+        tags: ['meta'],
+        responses: { '200': response('OpenAPI 3.1.', { type: 'object' }) },
+      },
+    },
+  },
+  components: {
+    securitySchemes: {
+      bearerAuth: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'The token configured on the node. Missing: 401; wrong, or none configured: 403.',
+      },
+    },
+    parameters: {
+      Topic: {
+        name: 'topic',
+        in: 'path',
+        required: true,
+        description: 'A Kafka topic name.',
+        schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,249}$' },
+      },
+    },
+    responses: {
+      InvalidTopic: response(
+        '`invalid_topic`: the topic name in the URL is not valid (field `topic`).',
+        ref('Error'),
+      ),
+      InvalidBody: response(
+        '`invalid_body` (every bad field, with its path; malformed JSON; not a JSON object) or `invalid_topic`.',
+        ref('Error'),
+      ),
+      Unauthorized: {
+        description: '`unauthorized`: no `Authorization: Bearer` header.',
+        headers: { 'WWW-Authenticate': { schema: { type: 'string' }, description: '`Bearer realm="kdp"`' } },
+        content: json(ref('Error')),
+      },
+      Forbidden: response(
+        '`forbidden`: wrong token, or writes are disabled (no token configured).',
+        ref('Error'),
+      ),
+      NotFound: response('`not_found`: the topic has no config.', ref('Error')),
+      PayloadTooLarge: response('`payload_too_large`: the body exceeds 64 KiB.', ref('Error')),
+      Unavailable: {
+        description:
+          '`unavailable`: the config store could not complete the write (Kafka unreachable); retry.',
+        headers: { 'Retry-After': { schema: { type: 'integer' } } },
+        content: json(ref('Error')),
+      },
+    },
+    schemas,
+  },
+}

@@ -1,0 +1,200 @@
+import { DistributedProcessing, type ProcessingHandle } from '../coordination/distributedProcessing.js'
+import { KafkaConfigStore } from '../coordination/state/configStore.js'
+import { EventLog } from '../coordination/state/eventLog.js'
+import { type KafkaClient, KafkajsClient } from '../coordination/state/kafkaClient.js'
+import { StatusStore } from '../coordination/state/statusStore.js'
+import type { ProcessStatus } from '../coordination/state/stores.js'
+import type { SinkSpec } from '../coordination/state/topicConfig.js'
+import { type HttpApi, startHttpApi } from '../http/server.js'
+import { createLogger, type Logger } from '../logging.js'
+import { type ArchiverFactory, ArchiverSet } from './archiverSet.js'
+import { type HeavyUseThresholds, masterProcess } from './master.js'
+import { supervise } from './supervision.js'
+
+export interface ArchiverNodeOptions {
+  readonly brokers: readonly string[]
+  /** Prefix of kdp's topics and groups: `<cluster>-configs`, `-status`, `-events`, `-processes`. Default `kdp`. */
+  readonly cluster?: string
+  readonly nodeId?: string
+  /** Regular expressions of topics to archive (default: every topic) and to leave alone. */
+  readonly include?: readonly string[]
+  readonly exclude?: readonly string[]
+  /** Sinks written into the config of every newly discovered topic. */
+  readonly defaultSinks: readonly SinkSpec[]
+  /** The HTTP API; `false` to serve none. */
+  readonly http?: { readonly host?: string; readonly port?: number; readonly token?: string } | false
+  readonly archiver: ArchiverFactory
+  readonly statusIntervalMs?: number
+  readonly discoveryIntervalMs?: number
+  readonly heavyUse?: HeavyUseThresholds
+  /** Coordination timings (see DistributedProcessingSettings). */
+  readonly sessionTimeoutMs?: number
+  readonly heartbeatIntervalMs?: number
+  readonly maxStopMs?: number
+  readonly leaseMarginMs?: number
+  readonly partitions?: number
+  readonly logger?: Logger
+}
+
+/** A running kdp-archiver node. */
+export interface ArchiverNode {
+  readonly nodeId: string
+  /** `http://host:port` of its HTTP API, or null. */
+  readonly httpAddress: string | null
+  readonly configs: KafkaConfigStore
+  readonly status: StatusStore
+  /** Archivers running on this node, with the config revision each was built from. */
+  running(): ProcessStatus[]
+  /** Stops the archivers and the master (handing them over), tombstones its status, closes the API. */
+  stop(): Promise<void>
+}
+
+/** Topic and group names of one kdp cluster. */
+export function clusterNames(cluster: string) {
+  return {
+    configs: `${cluster}-configs`,
+    status: `${cluster}-status`,
+    events: `${cluster}-events`,
+    technical: `${cluster}-processes`,
+    masterGroup: `${cluster}-master`,
+    archiverGroup: `${cluster}-archivers`,
+  }
+}
+
+/**
+ * Starts a node of the archiving cluster: cluster state from Kafka, the HTTP API, the singleton
+ * master and this node's share of the archivers. Every node runs the same thing; Kafka decides who
+ * runs what.
+ */
+export async function startArchiverNode(options: ArchiverNodeOptions): Promise<ArchiverNode> {
+  const names = clusterNames(options.cluster ?? 'kdp')
+  const processing = new DistributedProcessing({
+    brokers: options.brokers,
+    topic: names.technical,
+    partitions: options.partitions ?? 32,
+    ...(options.nodeId !== undefined && { nodeId: options.nodeId }),
+    ...(options.sessionTimeoutMs !== undefined && { sessionTimeoutMs: options.sessionTimeoutMs }),
+    ...(options.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+    ...(options.maxStopMs !== undefined && { maxStopMs: options.maxStopMs }),
+    ...(options.leaseMarginMs !== undefined && { leaseMarginMs: options.leaseMarginMs }),
+    logger: options.logger ?? createLogger(),
+  })
+  const nodeId = processing.settings.nodeId
+  const logger = (options.logger ?? createLogger()).child({ node: nodeId })
+  const client: KafkaClient = new KafkajsClient({
+    brokers: options.brokers,
+    clientId: `kdp-${nodeId}`,
+    logger,
+  })
+  const events = new EventLog(client, names.events, nodeId, logger)
+  const configs = new KafkaConfigStore(client, names.configs, events, logger)
+  const cleanups: Array<() => Promise<void>> = [() => client.disconnect()]
+  const stopAll = async (): Promise<void> => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((error: unknown) => logger.warn('stop step failed', { error: String(error) }))
+    }
+  }
+  try {
+    await events.start()
+    await configs.start()
+    cleanups.push(() => configs.stop())
+
+    let masterWarnings: string[] = []
+    const handles: ProcessingHandle[] = []
+    const archivers = new ArchiverSet(configs, options.archiver)
+    cleanups.push(async () => archivers.close())
+    const running = (): ProcessStatus[] =>
+      handles.flatMap((h) =>
+        h.running().map((r) => {
+          const revision = h.name === names.archiverGroup ? archivers.revisionOf(r.key) : undefined
+          return {
+            group: h.name,
+            key: r.key,
+            partition: r.partition,
+            fencingToken: r.fencingToken,
+            state: r.state,
+            ...(revision !== undefined && { revision }),
+          }
+        }),
+      )
+
+    let http: HttpApi | undefined
+    const status = new StatusStore(
+      client,
+      names.status,
+      {
+        nodeId,
+        httpAddress: () => http?.address ?? null,
+        intervalMs: options.statusIntervalMs ?? 5000,
+        sources: { processes: running, lag: () => 0, warnings: () => masterWarnings },
+      },
+      logger,
+    )
+    if (options.http !== false) {
+      http = await startHttpApi({
+        configs,
+        status,
+        token: options.http?.token,
+        ...(options.http?.host !== undefined && { host: options.http.host }),
+        ...(options.http?.port !== undefined && { port: options.http.port }),
+        logger,
+        nodeId,
+        knownTopics: () => client.listTopics(),
+      })
+      const api = http
+      cleanups.push(() => api.stop())
+    }
+    await status.start()
+    cleanups.push(() => status.stop())
+
+    const include = (options.include ?? ['.*']).map((r) => new RegExp(`^(?:${r})$`))
+    const exclude = (options.exclude ?? []).map((r) => new RegExp(`^(?:${r})$`))
+    const master = supervise(
+      masterProcess({
+        client,
+        configs,
+        status,
+        events,
+        include,
+        exclude,
+        internalTopics: new Set([names.configs, names.status, names.events, names.technical]),
+        defaultSinks: options.defaultSinks,
+        discoveryIntervalMs: options.discoveryIntervalMs ?? 10_000,
+        heavyUse: options.heavyUse ?? { cpuPercent: 85, rssBytes: 1.5 * 2 ** 30 },
+        setWarnings: (warnings) => {
+          masterWarnings = warnings
+        },
+      }),
+      { maxRestarts: Number.POSITIVE_INFINITY },
+    )
+    const masterHandle = await processing.start(names.masterGroup, [master])
+    handles.push(masterHandle)
+    cleanups.push(() => masterHandle.stop())
+    const archiverHandle = await processing.start(names.archiverGroup, archivers)
+    handles.push(archiverHandle)
+    cleanups.push(() => archiverHandle.stop())
+    for (const handle of handles) {
+      handle.onFailure(
+        (f) =>
+          void events.emit({
+            type: 'process-failed',
+            group: handle.name,
+            key: f.key,
+            error: String(f.error),
+          }),
+      )
+    }
+    logger.info('node started', { httpAddress: http?.address ?? null, cluster: options.cluster ?? 'kdp' })
+    return {
+      nodeId,
+      httpAddress: http?.address ?? null,
+      configs,
+      status,
+      running: () => running().filter((p) => p.group === names.archiverGroup),
+      stop: stopAll,
+    }
+  } catch (error) {
+    await stopAll()
+    throw error
+  }
+}

@@ -1,0 +1,242 @@
+import { randomBytes } from 'node:crypto'
+import { request } from 'node:http'
+import { afterEach } from 'vitest'
+import type { ConfigStore, NodeStatus, StatusView } from '../../src/coordination/state/stores.js'
+import type { TopicConfig, TopicConfigFields } from '../../src/coordination/state/topicConfig.js'
+import { type HttpApi, type HttpApiOptions, startHttpApi } from '../../src/http/server.js'
+import type { LogFields, Logger } from '../../src/logging.js'
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * An in-memory ConfigStore. A write becomes visible only after `writeDelayMs`, like a write to Kafka
+ * that this node reads back later; put/update/delete resolve once it is visible (read-your-write).
+ */
+export class MemoryConfigStore implements ConfigStore {
+  private readonly configs = new Map<string, TopicConfig>()
+  private readonly listeners = new Set<(topic: string, config: TopicConfig | undefined) => void>()
+  /** Set to make every write reject with this error (the store cannot reach Kafka). */
+  failWrites: Error | undefined
+  /** Set to make list() and get() throw (a bug). */
+  failReads: Error | undefined
+  writes = 0
+  private revision = 0
+
+  constructor(private readonly writeDelayMs = 0) {}
+
+  list(): TopicConfig[] {
+    if (this.failReads) throw this.failReads
+    return [...this.configs.values()].sort((a, b) => a.topic.localeCompare(b.topic))
+  }
+
+  get(topic: string): TopicConfig | undefined {
+    if (this.failReads) throw this.failReads
+    return this.configs.get(topic)
+  }
+
+  async put(topic: string, fields: TopicConfigFields): Promise<TopicConfig> {
+    await this.beforeWrite()
+    const config: TopicConfig = {
+      version: 1,
+      topic,
+      revision: ++this.revision,
+      updatedAt: new Date().toISOString(),
+      ...fields,
+    }
+    await this.apply(topic, config)
+    return config
+  }
+
+  async update(
+    topic: string,
+    change: (current: TopicConfig) => TopicConfigFields,
+  ): Promise<TopicConfig | undefined> {
+    const current = this.configs.get(topic)
+    if (!current) return undefined
+    return this.put(topic, change(current))
+  }
+
+  async delete(topic: string): Promise<boolean> {
+    await this.beforeWrite()
+    if (!this.configs.has(topic)) return false
+    await this.apply(topic, undefined)
+    return true
+  }
+
+  subscribe(listener: (topic: string, config: TopicConfig | undefined) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Sets a config directly (test setup), visible at once. */
+  seed(topic: string, fields: Partial<TopicConfigFields> = {}): TopicConfig {
+    const config: TopicConfig = {
+      ...defaultFields,
+      ...fields,
+      version: 1,
+      topic,
+      revision: ++this.revision,
+      updatedAt: new Date().toISOString(),
+    }
+    this.configs.set(topic, config)
+    return config
+  }
+
+  private async beforeWrite(): Promise<void> {
+    this.writes++
+    await sleep(0)
+    if (this.failWrites) throw this.failWrites
+  }
+
+  private async apply(topic: string, config: TopicConfig | undefined): Promise<void> {
+    if (this.writeDelayMs > 0) await sleep(this.writeDelayMs)
+    if (config) this.configs.set(topic, config)
+    else this.configs.delete(topic)
+    for (const listener of this.listeners) listener(topic, config)
+  }
+}
+
+export const defaultFields: TopicConfigFields = {
+  sinks: [],
+  pathTemplate: 'dt={date}/hr={hour}',
+  time: { field: null, format: 'epoch-ms', granularity: 'hour', timeZone: 'UTC' },
+  rotation: { maxBytes: 64 * 1024 * 1024, maxRecords: 100_000, maxSpanMs: 3_600_000, maxAgeMs: null },
+  format: 'jsonl',
+  compression: 'gzip',
+  sortBy: null,
+  maxMessagesInFlight: 10_000,
+  maxBytesInFlight: 32 * 1024 * 1024,
+  parallelism: 1,
+  badRecordPolicy: 'dlq',
+  dlqTopic: null,
+  paused: false,
+}
+
+export type ReportedNode = NodeStatus & { readonly lost: boolean }
+
+export class FakeStatusView implements StatusView {
+  constructor(public reported: ReportedNode[] = []) {}
+  nodes(): ReportedNode[] {
+    return this.reported
+  }
+}
+
+export function node(nodeId: string, overrides: Partial<ReportedNode> = {}): ReportedNode {
+  return {
+    nodeId,
+    host: `${nodeId}.local`,
+    pid: 1000,
+    httpAddress: null,
+    startedAt: '2025-01-01T00:00:00.000Z',
+    updatedAt: '2025-01-01T00:00:05.000Z',
+    cpuPercent: 12.5,
+    rssBytes: 100_000_000,
+    heapUsedBytes: 50_000_000,
+    networkBytesPerSec: { received: 1000, sent: 2000 },
+    processes: [],
+    lag: 0,
+    warnings: [],
+    lost: false,
+    ...overrides,
+  }
+}
+
+export interface LogEntry {
+  readonly level: 'debug' | 'info' | 'warn' | 'error'
+  readonly message: string
+  readonly fields: LogFields
+}
+
+/** A Logger that keeps every entry (with its child bindings) for assertions. */
+export function recordingLogger(
+  entries: LogEntry[] = [],
+  bindings: LogFields = {},
+): Logger & { entries: LogEntry[] } {
+  const at =
+    (level: LogEntry['level']) =>
+    (message: string, fields?: LogFields): void => {
+      entries.push({ level, message, fields: { ...bindings, ...fields } })
+    }
+  return {
+    entries,
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (more) => recordingLogger(entries, { ...bindings, ...more }),
+  }
+}
+
+export interface TestApi {
+  readonly api: HttpApi
+  readonly configs: MemoryConfigStore
+  readonly status: FakeStatusView
+  readonly logger: ReturnType<typeof recordingLogger>
+  readonly token: string
+  url(path: string): string
+  /** fetch with the bearer token. */
+  write(path: string, init?: RequestInit): Promise<Response>
+}
+
+export const testToken = `kdp-test-token-${randomBytes(12).toString('hex')}`
+
+const started: HttpApi[] = []
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((api) => api.stop()))
+})
+
+/** Starts the API on a free loopback port with fakes; stopped after each test. */
+export async function startTestApi(
+  options: Partial<HttpApiOptions> & { configs?: MemoryConfigStore; status?: FakeStatusView } = {},
+): Promise<TestApi> {
+  const configs = options.configs ?? new MemoryConfigStore()
+  const status = options.status ?? new FakeStatusView()
+  const logger = recordingLogger()
+  const token = 'token' in options ? options.token : testToken
+  const api = await startHttpApi({ nodeId: 'node-a', logger, ...options, configs, status, token })
+  started.push(api)
+  return {
+    api,
+    configs,
+    status,
+    logger,
+    token: token ?? '',
+    url: (path) => `${api.address}${path}`,
+    write: (path, init = {}) => {
+      const headers = new Headers(init.headers)
+      if (!headers.has('authorization')) headers.set('authorization', `Bearer ${token}`)
+      if (init.body !== undefined && !headers.has('content-type'))
+        headers.set('content-type', 'application/json')
+      return fetch(`${api.address}${path}`, { method: 'POST', ...init, headers })
+    },
+  }
+}
+
+export async function json(response: Response): Promise<unknown> {
+  return JSON.parse(await response.text())
+}
+
+/** A request with the path sent exactly as given (fetch normalizes dot segments away). */
+export function rawRequest(
+  address: string,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  const { hostname, port } = new URL(address)
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: hostname, port, path, method: options.method ?? 'GET', headers: options.headers ?? {} },
+      (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          body += chunk
+        })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
+        res.on('error', reject)
+      },
+    )
+    req.on('error', reject)
+    req.end(options.body)
+  })
+}
