@@ -15,8 +15,17 @@ export type {
 } from './coordination/process.js'
 export { ProcessSet, partitionOfKey, stableHash } from './coordination/processSet.js'
 export type { DistributedProcessingSettings } from './coordination/settings.js'
+export type { ConfigStore, NodeStatus, StatusView } from './coordination/state/stores.js'
+export type { SinkSpec, TopicConfig, TopicConfigFields } from './coordination/state/topicConfig.js'
 export { TopicMismatchError } from './coordination/technicalTopic.js'
 export { type FieldError, ValidationError } from './decode.js'
 export { createLogger, type Logger, type LogLevel, silentLogger } from './logging.js'
+export {
+  ArchiveMetrics,
+  type ArchiverFactoryOptions,
+  createArchiverFactory,
+} from './processes/archiver/index.js'
+export { type ArchiverNode, type ArchiverNodeOptions, startArchiverNode } from './processes/archiverNode.js'
 export { backoffDelay, type SuperviseOptions, supervise } from './processes/supervision.js'
+export * from './sinks/index.js'
 export { sleep } from './sleep.js'

@@ -45,6 +45,8 @@ export class ProcessGroup implements MembershipListener {
   #generation = -1
   #memberId: string | undefined
   #released = new Set<number>()
+  /** What this node reported live at its last join: nobody else can have been given those since. */
+  #reportedLive = new Set<number>()
   #leaving = false
   #leaseTimer: NodeJS.Timeout | undefined
   #startTimers = new Map<number, NodeJS.Timeout>()
@@ -115,6 +117,7 @@ export class ProcessGroup implements MembershipListener {
   // --- MembershipListener ---
 
   onLeaseRenewed(sentAt: number): void {
+    this.#logger.debug('lease renewal', { sentAt, deadline: sentAt + this.#settings.leaseMs })
     const wasValid = this.#lease.valid()
     this.#lease.renew(sentAt)
     this.#armLeaseTimer()
@@ -183,6 +186,8 @@ export class ProcessGroup implements MembershipListener {
   // --- internals ---
 
   #report(): MemberReport {
+    const live = this.#slices.live()
+    this.#reportedLive = new Set(live)
     return {
       v: 1,
       nodeId: this.#settings.nodeId,
@@ -190,7 +195,7 @@ export class ProcessGroup implements MembershipListener {
       leaving: this.#leaving,
       generation: this.#generation,
       claims: [...new Set([...this.#owned.keys(), ...this.#released])].sort((a, b) => a - b),
-      live: this.#slices.live(),
+      live,
     }
   }
 

@@ -1,6 +1,7 @@
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { decodeOrThrow, type FieldError, fieldErrors, ValidationError, withDefault } from '../../decode.js'
+import { sinkUrlProblem } from '../../sinks/location.js'
 
 const positiveInt = t.refinement(t.number, (n) => Number.isInteger(n) && n > 0, 'PositiveInteger')
 const nonEmpty = t.refinement(t.string, (s) => s.trim().length > 0, 'NonEmptyString')
@@ -12,7 +13,8 @@ const kafkaTopicName = t.refinement(
 /** `s3://bucket/prefix` or `file:///absolute/dir`. */
 export const SinkUrl = t.refinement(
   t.string,
-  (s) => /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(s) || /^file:\/\/\/.+/.test(s),
+  // The same rules the sinks apply when they open: a bad URL is refused when the config is saved.
+  (s) => sinkUrlProblem(s) === undefined,
   'SinkUrl(s3://bucket/prefix | file:///dir)',
 )
 const jsonPath = t.refinement(

@@ -1,0 +1,109 @@
+/** One record kept in an open file. */
+export interface BufferedRecord {
+  readonly offset: number
+  /** The bytes written for it (a JSON line without its newline, or the raw value). */
+  readonly body: Buffer
+  readonly timeMs: number
+  /** Value of the sort attribute, when files are sorted. */
+  readonly sortKey: string | number | undefined
+}
+
+/** An open (not yet uploaded) file of one partition under one output path. */
+export interface OpenFile {
+  readonly path: string
+  /** Offset of its first record: part of its name, so a re-upload replaces the same object. */
+  readonly startOffset: number
+  readonly records: BufferedRecord[]
+  bytes: number
+  minTimeMs: number
+  maxTimeMs: number
+  /** Monotonic ms when it was opened (for the optional wall-clock age rule). */
+  readonly openedAt: number
+}
+
+export interface RotationRules {
+  readonly maxBytes: number
+  readonly maxRecords: number
+  readonly maxSpanMs: number
+  /** Wall-clock age; null: off (the default, because it makes file contents depend on timing). */
+  readonly maxAgeMs: number | null
+}
+
+/**
+ * The open files of one Kafka partition, one per output path. The rules decide when to flush; a
+ * flush always takes every open file of the partition, so that after it the partition's offset can
+ * be committed — and after a crash the same records are cut into the same objects again.
+ */
+export class FileRotation {
+  readonly #files = new Map<string, OpenFile>()
+  #bytes = 0
+  #records = 0
+
+  constructor(private readonly rules: RotationRules) {}
+
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  get records(): number {
+    return this.#records
+  }
+
+  get isEmpty(): boolean {
+    return this.#files.size === 0
+  }
+
+  /**
+   * True when adding a record with this time to `path`'s open file would make the file span more than
+   * maxSpanMs: the partition must be flushed first, so that no file ever spans more than that.
+   */
+  spanWouldExceed(path: string, timeMs: number): boolean {
+    const file = this.#files.get(path)
+    if (!file) return false
+    return Math.max(file.maxTimeMs, timeMs) - Math.min(file.minTimeMs, timeMs) > this.rules.maxSpanMs
+  }
+
+  /** Adds a record; returns true when its file reached maxBytes or maxRecords (flush now). */
+  append(path: string, record: BufferedRecord, now: number): boolean {
+    let file = this.#files.get(path)
+    if (!file) {
+      file = {
+        path,
+        startOffset: record.offset,
+        records: [],
+        bytes: 0,
+        minTimeMs: record.timeMs,
+        maxTimeMs: record.timeMs,
+        openedAt: now,
+      }
+      this.#files.set(path, file)
+    }
+    file.records.push(record)
+    file.bytes += record.body.length + 1
+    file.minTimeMs = Math.min(file.minTimeMs, record.timeMs)
+    file.maxTimeMs = Math.max(file.maxTimeMs, record.timeMs)
+    this.#bytes += record.body.length + 1
+    this.#records++
+    return (
+      file.bytes >= this.rules.maxBytes ||
+      file.records.length >= this.rules.maxRecords ||
+      file.maxTimeMs - file.minTimeMs >= this.rules.maxSpanMs
+    )
+  }
+
+  /** True when the optional wall-clock rule says a file is too old. */
+  tooOld(now: number): boolean {
+    if (this.rules.maxAgeMs === null) return false
+    for (const file of this.#files.values()) if (now - file.openedAt >= this.rules.maxAgeMs) return true
+    return false
+  }
+
+  /** Takes every open file out (the caller uploads them, then commits). */
+  takeAll(): OpenFile[] {
+    const files = [...this.#files.values()]
+    this.#files.clear()
+    this.#bytes = 0
+    this.#records = 0
+    return files
+  }
+}

@@ -1,0 +1,82 @@
+import { Kafka, type KafkaConfig, logLevel } from 'kafkajs'
+import type { Logger } from '../../logging.js'
+import type { Sink } from '../../sinks/sink.js'
+import type { ArchiverFactory } from '../archiverSet.js'
+import { Archiver } from './archiver.js'
+import { DeadLetters } from './deadLetters.js'
+import { InFlightBudget } from './inFlightBudget.js'
+import type { ArchiveMetrics } from './metrics.js'
+import { kafkajsTopicConsumer } from './topicConsumer.js'
+
+export { ArchiveMetrics } from './metrics.js'
+
+export interface ArchiverFactoryOptions {
+  readonly brokers: readonly string[]
+  readonly kafka?: Pick<KafkaConfig, 'ssl' | 'sasl' | 'connectionTimeout' | 'requestTimeout'>
+  /** The cluster name (prefix of the archivers' consumer groups). */
+  readonly cluster: string
+  /** Opens the sink of a `SinkSpec.url` (cached per URL by the factory). */
+  readonly openSink: (url: string) => Sink
+  /** Node-wide bounds on buffered data; at the bound archivers flush early and fetching pauses. */
+  readonly maxMessagesInFlight: number
+  readonly maxBytesInFlight: number
+  readonly metrics: ArchiveMetrics
+  readonly logger: Logger
+}
+
+/** The consumer group of one (topic, sink): each sink keeps its own offsets. */
+export function archiveGroupId(cluster: string, topic: string, sinkId: string): string {
+  return `${cluster}-archive-${topic}-${sinkId}`
+}
+
+/**
+ * The archiver processes of a node: one per (topic, sink, parallelism index). All instances of one
+ * (topic, sink) form one consumer group that splits the topic's partitions.
+ */
+export function createArchiverFactory(options: ArchiverFactoryOptions): ArchiverFactory {
+  const logger = options.logger.child({ component: 'kafkajs' })
+  const kafka = new Kafka({
+    brokers: [...options.brokers],
+    clientId: `${options.cluster}-archiver`,
+    ...options.kafka,
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log }) => {
+        const { message, timestamp: _t, logger: _l, ...fields } = log
+        if (level <= logLevel.ERROR && !message.startsWith('Response ')) logger.error(message, fields)
+        else logger.debug(message, fields)
+      },
+  })
+  const sinks = new Map<string, Sink>()
+  const deadLetters = new DeadLetters(kafka)
+  const budget = new InFlightBudget(options.maxMessagesInFlight, options.maxBytesInFlight)
+  return (config, sinkSpec, index) => async (ctx) => {
+    let sink = sinks.get(sinkSpec.url)
+    if (!sink) {
+      sink = options.openSink(sinkSpec.url)
+      sinks.set(sinkSpec.url, sink)
+    }
+    const groupId = archiveGroupId(options.cluster, config.topic, sinkSpec.id)
+    ctx.logger.info('archiver running', {
+      topic: config.topic,
+      sink: sinkSpec.url,
+      index,
+      revision: config.revision,
+      groupId,
+    })
+    const archiver = new Archiver(
+      {
+        config,
+        sink,
+        consumer: kafkajsTopicConsumer(kafka, groupId, config.topic),
+        deadLetters,
+        budget,
+        metrics: options.metrics,
+        lagKey: groupId,
+      },
+      ctx,
+    )
+    await archiver.run()
+  }
+}

@@ -1,0 +1,17 @@
+/** Counters of this node's archivers, read by the status record, the CLI progress line and /metrics. */
+export class ArchiveMetrics {
+  recordsConsumed = 0
+  recordsArchived = 0
+  bytesArchived = 0
+  filesWritten = 0
+  badRecords = 0
+  uploadFailures = 0
+  /** Consumer lag (records) per archiver key, refreshed by each archiver. */
+  readonly lagByArchiver = new Map<string, number>()
+
+  lag(): number {
+    let total = 0
+    for (const lag of this.lagByArchiver.values()) total += lag
+    return total
+  }
+}

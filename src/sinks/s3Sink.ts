@@ -1,0 +1,286 @@
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import * as t from 'io-ts'
+import { decodeOrThrow, ValidationError } from '../decode.js'
+import { type Logger, silentLogger } from '../logging.js'
+import { abortError, messageOf, SinkError, SinkObjectNotFoundError } from './errors.js'
+import { assertValidKey, assertValidPrefix, sortKeys } from './keys.js'
+import { bucketNameProblem, formatS3Url } from './location.js'
+import type { ObjectMetadata, Sink } from './sink.js'
+
+const MiB = 1024 * 1024
+
+/** S3's smallest part (every part but the last) and the library's default. */
+export const minPartSize = 5 * MiB
+export const defaultPartSize = 8 * MiB
+
+/** Static keys or a provider (the SDK's types). */
+export type S3Credentials = NonNullable<S3ClientConfig['credentials']>
+
+export interface S3SinkOptions {
+  /** Endpoint override (`http(s)://host:port`) for S3-compatible services or emulators. */
+  readonly endpoint?: string
+  /** Default: the SDK's resolution (`AWS_REGION`, the shared config file). */
+  readonly region?: string
+  /** Path-style addressing (`endpoint/bucket/key`); most emulators need it. Default false. */
+  readonly forcePathStyle?: boolean
+  /** Default: the SDK's default provider chain (environment, profile, SSO, container, instance). */
+  readonly credentials?: S3Credentials
+  /** Server-side encryption of every object written. Default: none requested (the bucket's default). */
+  readonly serverSideEncryption?: 'AES256' | 'aws:kms'
+  /** KMS key for `aws:kms`; default: the account's AWS-managed key. */
+  readonly sseKmsKeyId?: string
+  /** Bodies larger than this go multipart in parts of this size. Default 8 MiB, at least 5 MiB. */
+  readonly partSize?: number
+  /** Parts uploaded at once (memory: up to queueSize × partSize per put). Default 4. */
+  readonly queueSize?: number
+  /** Time allowed to open a TCP connection. Default 5 000 ms. */
+  readonly connectionTimeoutMs?: number
+  /** Time allowed for one HTTP request, body included. Default 60 000 ms. */
+  readonly requestTimeoutMs?: number
+  /** Attempts of one request by the SDK (its own retries with backoff). Default 3. */
+  readonly maxAttempts?: number
+  readonly logger?: Logger
+}
+
+const intIn = (min: number, max: number, name: string) =>
+  t.refinement(t.number, (n) => Number.isInteger(n) && n >= min && n <= max, name)
+
+/** An `http(s)://host[:port]` URL. */
+export const endpointUrl = t.refinement(
+  t.string,
+  (s) => {
+    try {
+      const url = new URL(s)
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
+    } catch {
+      return false
+    }
+  },
+  'HttpUrl(http(s)://host[:port])',
+)
+
+/** A region name: non-empty, no whitespace. */
+export const regionName = t.refinement(t.string, (s) => /^[A-Za-z0-9_-]{1,64}$/.test(s), 'RegionName')
+
+export const serverSideEncryption = t.keyof({ AES256: null, 'aws:kms': null })
+
+// The options that are plain values; credentials and logger are objects checked by their types.
+const S3SinkOptionValues = t.partial({
+  endpoint: endpointUrl,
+  region: regionName,
+  forcePathStyle: t.boolean,
+  serverSideEncryption,
+  sseKmsKeyId: t.refinement(t.string, (s) => s.trim() !== '', 'NonEmptyString'),
+  partSize: intIn(minPartSize, 5 * 1024 * MiB, 'PartSize(5 MiB..5 GiB)'),
+  queueSize: intIn(1, 64, 'QueueSize(1..64)'),
+  connectionTimeoutMs: intIn(1, 600_000, 'TimeoutMs(1..600000)'),
+  requestTimeoutMs: intIn(1, 3_600_000, 'TimeoutMs(1..3600000)'),
+  maxAttempts: intIn(1, 20, 'MaxAttempts(1..20)'),
+})
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}
+
+/** Checks the options; throws one ValidationError naming every bad field. */
+export function validateS3SinkOptions(options: S3SinkOptions): void {
+  const values = definedOnly({
+    endpoint: options.endpoint,
+    region: options.region,
+    forcePathStyle: options.forcePathStyle,
+    serverSideEncryption: options.serverSideEncryption,
+    sseKmsKeyId: options.sseKmsKeyId,
+    partSize: options.partSize,
+    queueSize: options.queueSize,
+    connectionTimeoutMs: options.connectionTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs,
+    maxAttempts: options.maxAttempts,
+  })
+  let errors: ValidationError['errors'] = []
+  try {
+    decodeOrThrow(S3SinkOptionValues, values, 'S3 sink options')
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error
+    errors = error.errors
+  }
+  if (options.sseKmsKeyId !== undefined && options.serverSideEncryption !== 'aws:kms')
+    errors = [...errors, { path: 'sseKmsKeyId', message: "needs serverSideEncryption 'aws:kms'" }]
+  if (errors.length > 0) throw new ValidationError('S3 sink options', errors)
+}
+
+/** The endpoint without user info, path or query: safe to log. */
+function loggableEndpoint(endpoint: string | undefined): string | undefined {
+  if (endpoint === undefined) return undefined
+  try {
+    return new URL(endpoint).origin
+  } catch {
+    return '(unparsable)'
+  }
+}
+
+/**
+ * A sink in an S3 bucket under a prefix (`s3://bucket/prefix`).
+ *
+ * - Atomic replace: S3 makes an object visible only once its PUT (or CompleteMultipartUpload)
+ *   succeeded, and replaces an existing key whole; readers see the old or the new object.
+ * - Durability: `put` resolves after S3 acknowledged the object (S3 stores it redundantly before it
+ *   answers). Bodies above `partSize` go multipart through `@aws-sdk/lib-storage`; a failed or
+ *   aborted multipart upload is aborted on S3 so that no parts linger.
+ * - Failures: connection and request timeouts bound every request and the SDK retries each
+ *   `maxAttempts` times, so an unreachable S3 makes `put` reject (never hang); the caller retries
+ *   the whole put. Aborting the signal rejects at once with an AbortError; a final request that had
+ *   already reached S3 may still take effect (as with any abandoned write).
+ * - Credentials are never logged; `url` and error messages hold only the bucket and keys.
+ */
+export class S3Sink implements Sink {
+  readonly url: string
+  readonly bucket: string
+  /** No leading or trailing `/`; may be empty. */
+  readonly prefix: string
+  private readonly client: S3Client
+  private readonly partSize: number
+  private readonly queueSize: number
+  private readonly sse: Pick<PutObjectCommandInput, 'ServerSideEncryption' | 'SSEKMSKeyId'>
+  private readonly logger: Logger
+
+  constructor(location: { bucket: string; prefix?: string }, options: S3SinkOptions = {}) {
+    const bucketProblem = bucketNameProblem(location.bucket)
+    if (bucketProblem) throw new Error(`invalid S3 bucket name "${location.bucket}": ${bucketProblem}`)
+    const prefix = (location.prefix ?? '').replace(/^\/+|\/+$/g, '')
+    if (prefix !== '') assertValidKey(prefix)
+    validateS3SinkOptions(options)
+    this.bucket = location.bucket
+    this.prefix = prefix
+    this.url = formatS3Url(this.bucket, this.prefix)
+    this.partSize = options.partSize ?? defaultPartSize
+    this.queueSize = options.queueSize ?? 4
+    this.sse =
+      options.serverSideEncryption === undefined
+        ? {}
+        : options.serverSideEncryption === 'aws:kms' && options.sseKmsKeyId !== undefined
+          ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: options.sseKmsKeyId }
+          : { ServerSideEncryption: options.serverSideEncryption }
+    this.logger = (options.logger ?? silentLogger).child({ sink: this.url })
+    this.client = new S3Client({
+      endpoint: options.endpoint,
+      region: options.region,
+      forcePathStyle: options.forcePathStyle ?? false,
+      credentials: options.credentials,
+      maxAttempts: options.maxAttempts ?? 3,
+      followRegionRedirects: true,
+      requestHandler: {
+        connectionTimeout: options.connectionTimeoutMs ?? 5_000,
+        requestTimeout: options.requestTimeoutMs ?? 60_000,
+        // Without it a request timeout is only a logged warning and the request may hang.
+        throwOnRequestTimeout: true,
+      },
+    })
+    this.logger.debug('S3 sink opened', {
+      endpoint: loggableEndpoint(options.endpoint) ?? 'default',
+      region: options.region ?? 'default',
+      forcePathStyle: options.forcePathStyle ?? false,
+      serverSideEncryption: options.serverSideEncryption ?? 'none',
+      partSize: this.partSize,
+    })
+  }
+
+  /** The S3 object key of a sink key: `<prefix>/<key>`. */
+  objectKey(key: string): string {
+    return this.prefix === '' ? key : `${this.prefix}/${key}`
+  }
+
+  async put(key: string, body: Buffer, metadata: ObjectMetadata, signal?: AbortSignal): Promise<void> {
+    assertValidKey(key)
+    const what = `put '${key}' on ${this.url}`
+    if (signal?.aborted) throw abortError(what, signal)
+    const params: PutObjectCommandInput = {
+      Bucket: this.bucket,
+      Key: this.objectKey(key),
+      Body: body,
+      ContentType: metadata.contentType,
+      ContentEncoding: metadata.contentEncoding,
+      ...this.sse,
+    }
+    const multipart = body.length > this.partSize
+    try {
+      if (!multipart) {
+        // One request: the signal cancels it for real.
+        await this.client.send(new PutObjectCommand(params), { abortSignal: signal })
+      } else {
+        const controller = new AbortController()
+        const onAbort = (): void => controller.abort()
+        signal?.addEventListener('abort', onAbort, { once: true })
+        try {
+          const upload = new Upload({
+            client: this.client,
+            params,
+            partSize: this.partSize,
+            queueSize: this.queueSize,
+            abortController: controller,
+          })
+          await upload.done()
+        } finally {
+          signal?.removeEventListener('abort', onAbort)
+        }
+      }
+    } catch (error) {
+      if (signal?.aborted) throw abortError(what, signal)
+      throw new SinkError('put', this.url, key, messageOf(error), { cause: error })
+    }
+    this.logger.debug('object stored', { key, bytes: body.length, multipart })
+  }
+
+  async list(prefix = ''): Promise<string[]> {
+    assertValidPrefix(prefix)
+    const base = this.prefix === '' ? '' : `${this.prefix}/`
+    const keys: string[] = []
+    let continuationToken: string | undefined
+    try {
+      do {
+        const page = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: base + prefix,
+            ContinuationToken: continuationToken,
+          }),
+        )
+        for (const object of page.Contents ?? []) {
+          const key = object.Key?.slice(base.length)
+          // Folder markers (`a/`) made by consoles are not objects a sink writes.
+          if (key && !key.endsWith('/')) keys.push(key)
+        }
+        continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined
+      } while (continuationToken)
+    } catch (error) {
+      throw new SinkError('list', this.url, undefined, messageOf(error), { cause: error })
+    }
+    return sortKeys(keys)
+  }
+
+  async get(key: string): Promise<Buffer> {
+    assertValidKey(key)
+    try {
+      const object = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
+      )
+      if (!object.Body) throw new Error('the response has no body')
+      return Buffer.from(await object.Body.transformToByteArray())
+    } catch (error) {
+      if (error instanceof Error && error.name === 'NoSuchKey')
+        throw new SinkObjectNotFoundError(this.url, key, { cause: error })
+      throw new SinkError('get', this.url, key, messageOf(error), { cause: error })
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy()
+  }
+}
