@@ -25,7 +25,13 @@ function recordingArchivers() {
   return { starts, factory }
 }
 
-async function cluster(count: number, cluster: string, factory: ArchiverFactory, include = ['.*']) {
+async function cluster(
+  count: number,
+  cluster: string,
+  factory: ArchiverFactory,
+  include = ['.*'],
+  extra: Partial<Parameters<typeof startArchiverNode>[0]> = {},
+) {
   for (let i = 0; i < count; i++) {
     nodes.push(
       await startArchiverNode({
@@ -45,6 +51,7 @@ async function cluster(count: number, cluster: string, factory: ArchiverFactory,
         maxStopMs: 1000,
         leaseMarginMs: 500,
         logger: silentLogger,
+        ...extra,
       }),
     )
   }
@@ -174,5 +181,28 @@ describe('an archiving cluster of two nodes', () => {
     await eventually('t2 archivers back', () =>
       running().filter((p) => p.key.startsWith('t2|')).length === 3 ? true : undefined,
     )
+  })
+
+  it('warns when the cluster is under heavy use: an event, and a warning in the master node’s status', async () => {
+    const name = uniqueName('c')
+    const { factory } = recordingArchivers()
+    // Thresholds every node exceeds, so the warning is certain.
+    const [a] = await cluster(2, name, factory, ['none-such'], { heavyUse: { cpuPercent: -1, rssBytes: 1 } })
+    const warned = await eventually('a heavy-use warning in a status record', () =>
+      a!.status.nodes().find((n) => n.warnings.some((w) => w.startsWith('heavy use:'))),
+    )
+    expect(warned.warnings.join(' ')).toMatch(/memory \d+ MiB > 0 MiB/)
+    const consumer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).consumer({
+      groupId: uniqueName('events'),
+    })
+    const events: Array<{ type: string; reasons?: string[] }> = []
+    await consumer.connect()
+    await consumer.subscribe({ topic: `${name}-events`, fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ message }) => void events.push(JSON.parse(message.value!.toString())),
+    })
+    const heavy = await eventually('a heavy-use event', () => events.find((e) => e.type === 'heavy-use'))
+    await consumer.disconnect()
+    expect(heavy.reasons?.length).toBeGreaterThan(0)
   })
 })
