@@ -1,5 +1,7 @@
-/** kdp: a cluster of Node.js nodes with Kafka as the only coordinator. */
-
+/**
+ * kdp: a cluster of Node.js nodes with Kafka as the only coordinator. This entry point is the
+ * coordination core; the archiving cluster is `kdp/archiver`.
+ */
 export {
   DistributedProcessing,
   type FailurePolicy,
@@ -15,17 +17,8 @@ export type {
 } from './coordination/process.js'
 export { ProcessSet, partitionOfKey, stableHash } from './coordination/processSet.js'
 export type { DistributedProcessingSettings } from './coordination/settings.js'
-export type { ConfigStore, NodeStatus, StatusView } from './coordination/state/stores.js'
-export type { SinkSpec, TopicConfig, TopicConfigFields } from './coordination/state/topicConfig.js'
 export { TopicMismatchError } from './coordination/technicalTopic.js'
 export { type FieldError, ValidationError } from './decode.js'
-export { createLogger, type Logger, type LogLevel, silentLogger } from './logging.js'
-export {
-  ArchiveMetrics,
-  type ArchiverFactoryOptions,
-  createArchiverFactory,
-} from './processes/archiver/index.js'
-export { type ArchiverNode, type ArchiverNodeOptions, startArchiverNode } from './processes/archiverNode.js'
+export { createLogger, type LogFields, type Logger, type LogLevel, silentLogger } from './logging.js'
 export { backoffDelay, type SuperviseOptions, supervise } from './processes/supervision.js'
-export * from './sinks/index.js'
 export { sleep } from './sleep.js'

@@ -1,4 +1,5 @@
 import { Kafka, type logLevel as KafkaLogLevel, logLevel } from 'kafkajs'
+import { applyKafkajsIdleFix } from '../kafkajsIdleFix.js'
 import { createLogger, type Logger } from '../logging.js'
 import { KafkajsMembership } from './kafkajsMembership.js'
 import type { Process, ProcessFailure, ProcessSource, RunningProcess } from './process.js'
@@ -79,6 +80,7 @@ export class DistributedProcessing {
 
   /** @throws ValidationError listing every bad setting. */
   constructor(settings: DistributedProcessingSettings) {
+    applyKafkajsIdleFix()
     this.settings = resolveSettings(settings)
     this.#logger = (settings.logger ?? createLogger()).child({ node: this.settings.nodeId })
     this.#kafka = new Kafka({

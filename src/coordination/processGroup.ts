@@ -129,8 +129,10 @@ export class ProcessGroup implements MembershipListener {
   }
 
   onLost(reason: string): void {
-    if (this.#lease.valid() || this.#slices.live().length > 0)
+    // Our own stop disconnects the consumer too: that is not a loss worth a warning.
+    if (!this.#leaving && (this.#lease.valid() || this.#slices.live().length > 0)) {
       this.#logger.warn('group membership lost; stopping every slice', { reason })
+    }
     this.#lease.revoke()
     this.#reconcile()
   }

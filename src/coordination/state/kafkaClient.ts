@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { type Consumer, type IHeaders, Kafka, type KafkaConfig, logLevel, type Producer } from 'kafkajs'
+import { applyKafkajsIdleFix } from '../../kafkajsIdleFix.js'
 import type { Logger } from '../../logging.js'
 
 /** One record as the state stores see it. */
@@ -64,6 +65,7 @@ export class KafkajsClient implements KafkaClient {
   readonly #tails = new Set<Consumer>()
 
   constructor(options: KafkaClientOptions) {
+    applyKafkajsIdleFix()
     this.#logger = options.logger
     const logger = options.logger.child({ component: 'kafkajs' })
     this.#kafka = new Kafka({

@@ -1,4 +1,5 @@
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs'
+import { applyKafkajsIdleFix } from '../../kafkajsIdleFix.js'
 import type { Logger } from '../../logging.js'
 import type { Sink } from '../../sinks/sink.js'
 import type { ArchiverFactory } from '../archiverSet.js'
@@ -34,6 +35,7 @@ export function archiveGroupId(cluster: string, topic: string, sinkId: string): 
  * (topic, sink) form one consumer group that splits the topic's partitions.
  */
 export function createArchiverFactory(options: ArchiverFactoryOptions): ArchiverFactory {
+  applyKafkajsIdleFix()
   const logger = options.logger.child({ component: 'kafkajs' })
   const kafka = new Kafka({
     brokers: [...options.brokers],

@@ -1,0 +1,65 @@
+// What the archiver benchmark controllers and their worker processes say to each other. A worker is
+// started with one WorkerConfig (JSON, argv[2]) and writes one WorkerEvent per line on stdout.
+
+export interface RotationSettings {
+  readonly maxBytes: number
+  readonly maxRecords: number
+  readonly maxAgeMs: number | null
+}
+
+export interface WorkerConfig {
+  /** `baseline`: a plain kafkajs consumer that counts; `kdp`: one archiver instance. */
+  readonly mode: 'baseline' | 'kdp'
+  readonly brokers: readonly string[]
+  readonly topic: string
+  /** Consumer group (baseline) or cluster name (kdp: the group is `archiveGroupId(name, topic, 'main')`). */
+  readonly name: string
+  /** Records in the topic: the worker reports `done` when it has counted (or archived) them all. */
+  readonly expected: number
+  /** kdp: the file sink's directory. */
+  readonly sinkDir?: string
+  readonly rotation?: RotationSettings
+  readonly maxBytesInFlight?: number
+  readonly maxMessagesInFlight?: number
+  /** kdp: report `done` when every record is consumed (buffered), without waiting for the uploads. */
+  readonly stopWhenConsumed?: boolean
+  /** Sample process.memoryUsage() this often (ms) and report it; 0: never. */
+  readonly memoryEveryMs: number
+}
+
+export interface MemorySample {
+  readonly type: 'memory'
+  /** ms since `go`. */
+  readonly t: number
+  readonly rss: number
+  readonly heapUsed: number
+  readonly heapTotal: number
+  readonly external: number
+  readonly arrayBuffers: number
+  /** kdp only: records consumed and archived so far. */
+  readonly consumed?: number
+  readonly archived?: number
+}
+
+export interface DoneEvent {
+  readonly type: 'done'
+  /** ms from `go` to the first record seen. */
+  readonly firstMs: number
+  /** ms from `go` to the last record consumed (kdp: buffered, not yet uploaded). */
+  readonly consumedMs: number
+  /** ms from `go` to all records counted (baseline) or archived (kdp). */
+  readonly doneMs: number
+  /** CPU seconds of the whole process (every thread: main, libuv pool for gzip and fs) from `go` to done. */
+  readonly cpuSeconds: number
+  readonly records: number
+  readonly filesWritten?: number
+  readonly bytesArchived?: number
+  readonly badRecords?: number
+  readonly uploadFailures?: number
+}
+
+export type WorkerEvent =
+  | { readonly type: 'ready' }
+  | DoneEvent
+  | MemorySample
+  | { readonly type: 'error'; readonly message: string }

@@ -1,0 +1,196 @@
+// One measured consumer, in its own OS process, run as compiled JS with plain node (no tsx):
+//   baseline: a plain kafkajs 2.2.4 consumer (new group, fromBeginning) whose eachBatch only counts;
+//   kdp:      one archiver instance (createArchiverFactory, as a node runs it) into a file sink.
+// It loads everything, says `ready`, and starts consuming when the controller writes `go` on stdin,
+// so the controller can measure the idle process first. Events are JSON lines on stdout.
+import { createInterface } from 'node:readline'
+import { Kafka, logLevel } from 'kafkajs'
+import type { ProcessContext } from '../../src/coordination/process.js'
+import { decodeConfigFields, type TopicConfig } from '../../src/coordination/state/topicConfig.js'
+import { createLogger } from '../../src/logging.js'
+import { ArchiveMetrics, createArchiverFactory } from '../../src/processes/archiver/index.js'
+import { openSink } from '../../src/sinks/openSink.js'
+import type { MemorySample, WorkerConfig, WorkerEvent } from './protocol.js'
+
+const config = JSON.parse(process.argv[2] ?? '') as WorkerConfig
+
+function emit(event: WorkerEvent): void {
+  process.stdout.write(`${JSON.stringify(event)}\n`)
+}
+
+/** Resolves when the controller writes `go`. */
+function go(): Promise<void> {
+  return new Promise((resolve) => {
+    const lines = createInterface({ input: process.stdin })
+    lines.on('line', (line) => {
+      if (line.trim() === 'go') {
+        lines.close()
+        resolve()
+      }
+    })
+  })
+}
+
+const POLL_MS = 5
+
+interface Progress {
+  consumed(): number
+  finished(): number
+}
+
+/** Polls the counters until the run is done; returns the timings (ms since `start`). */
+async function watch(
+  start: number,
+  progress: Progress,
+  extra: () => Partial<MemorySample>,
+): Promise<{ firstMs: number; consumedMs: number; doneMs: number }> {
+  let firstMs = Number.NaN
+  let consumedMs = Number.NaN
+  const memoryTimer =
+    config.memoryEveryMs > 0
+      ? setInterval(() => {
+          const m = process.memoryUsage()
+          emit({
+            type: 'memory',
+            t: performance.now() - start,
+            rss: m.rss,
+            heapUsed: m.heapUsed,
+            heapTotal: m.heapTotal,
+            external: m.external,
+            arrayBuffers: m.arrayBuffers,
+            ...extra(),
+          })
+        }, config.memoryEveryMs)
+      : undefined
+  try {
+    for (;;) {
+      const now = performance.now() - start
+      if (Number.isNaN(firstMs) && progress.consumed() > 0) firstMs = now
+      if (Number.isNaN(consumedMs) && progress.consumed() >= config.expected) consumedMs = now
+      if (progress.finished() >= config.expected) return { firstMs, consumedMs, doneMs: now }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS))
+    }
+  } finally {
+    if (memoryTimer) clearInterval(memoryTimer)
+  }
+}
+
+async function baseline(): Promise<void> {
+  const kafka = new Kafka({ brokers: [...config.brokers], clientId: 'bench-baseline', logLevel: logLevel.WARN })
+  // The fetch settings of kdp's own consumer (src/processes/archiver/topicConsumer.ts), so that the
+  // ratio measures what the archiver does with the records, not a different fetch size or wait.
+  const consumer = kafka.consumer({
+    groupId: config.name,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3000,
+    maxWaitTimeInMs: 500,
+    allowAutoTopicCreation: false,
+    maxBytesPerPartition: 1024 * 1024,
+  })
+  let count = 0
+  let lastRecordAt = Number.NaN
+  emit({ type: 'ready' })
+  await go()
+  const cpu = process.cpuUsage()
+  const start = performance.now()
+  await consumer.connect()
+  await consumer.subscribe({ topic: config.topic, fromBeginning: true })
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      count += batch.messages.length
+      if (count >= config.expected && Number.isNaN(lastRecordAt)) lastRecordAt = performance.now() - start
+    },
+  })
+  const timings = await watch(start, { consumed: () => count, finished: () => count }, () => ({}))
+  const used = process.cpuUsage(cpu)
+  // The counter is exact in eachBatch; the poll only notices it up to POLL_MS later.
+  const doneMs = Number.isNaN(lastRecordAt) ? timings.doneMs : lastRecordAt
+  emit({
+    type: 'done',
+    firstMs: timings.firstMs,
+    consumedMs: doneMs,
+    doneMs,
+    cpuSeconds: (used.user + used.system) / 1e6,
+    records: count,
+  })
+  await consumer.disconnect()
+}
+
+async function kdp(): Promise<void> {
+  if (!config.sinkDir || !config.rotation) throw new Error('kdp mode needs sinkDir and rotation')
+  const topicConfig: TopicConfig = {
+    ...decodeConfigFields({
+      // Everything else is the default: JSON Lines, gzip, `dt={date}/hr={hour}` from the record timestamp.
+      rotation: {
+        maxBytes: config.rotation.maxBytes,
+        maxRecords: config.rotation.maxRecords,
+        maxAgeMs: config.rotation.maxAgeMs,
+      },
+    }),
+    version: 1,
+    topic: config.topic,
+    revision: 1,
+    updatedAt: new Date().toISOString(),
+  }
+  const metrics = new ArchiveMetrics()
+  const logger = createLogger({ level: 'warn', name: 'bench-archiver' })
+  const factory = createArchiverFactory({
+    brokers: [...config.brokers],
+    cluster: config.name,
+    openSink: (url) => openSink(url),
+    maxMessagesInFlight: config.maxMessagesInFlight ?? 100_000,
+    maxBytesInFlight: config.maxBytesInFlight ?? 64 * 1024 * 1024,
+    metrics,
+    logger,
+  })
+  const controller = new AbortController()
+  const ctx: ProcessContext = {
+    signal: controller.signal,
+    partition: 0,
+    key: 'bench',
+    fencingToken: 1,
+    logger,
+    isOwner: () => !controller.signal.aborted,
+  }
+  emit({ type: 'ready' })
+  await go()
+  const cpu = process.cpuUsage()
+  const start = performance.now()
+  const running = factory(topicConfig, { id: 'main', url: `file://${config.sinkDir}` }, 0)(ctx)
+  let failure: unknown
+  running.catch((error: unknown) => {
+    failure = error
+  })
+  const timings = await watch(
+    start,
+    {
+      consumed: () => {
+        if (failure !== undefined) throw failure
+        return metrics.recordsConsumed
+      },
+      finished: () => (config.stopWhenConsumed ? metrics.recordsConsumed : metrics.recordsArchived),
+    },
+    () => ({ consumed: metrics.recordsConsumed, archived: metrics.recordsArchived }),
+  )
+  const used = process.cpuUsage(cpu)
+  emit({
+    type: 'done',
+    ...timings,
+    cpuSeconds: (used.user + used.system) / 1e6,
+    records: config.stopWhenConsumed ? metrics.recordsConsumed : metrics.recordsArchived,
+    filesWritten: metrics.filesWritten,
+    bytesArchived: metrics.bytesArchived,
+    badRecords: metrics.badRecords,
+    uploadFailures: metrics.uploadFailures,
+  })
+  controller.abort()
+  await running.catch(() => {})
+}
+
+try {
+  await (config.mode === 'kdp' ? kdp() : baseline())
+  process.exit(0)
+} catch (error) {
+  emit({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) })
+  process.exit(1)
+}

@@ -1,0 +1,21 @@
+/**
+ * kdp/archiver: the archiving cluster (kdp-archiver as a library). Kept apart from the core entry
+ * point so that `import { DistributedProcessing } from 'kdp'` loads no HTTP server, stores or sinks.
+ */
+export type { ConfigStore, NodeStatus, ProcessStatus, StatusView } from './coordination/state/stores.js'
+export type { SinkSpec, TopicConfig, TopicConfigFields } from './coordination/state/topicConfig.js'
+export { decodeConfigFields } from './coordination/state/topicConfig.js'
+export {
+  ArchiveMetrics,
+  type ArchiverFactoryOptions,
+  archiveGroupId,
+  createArchiverFactory,
+} from './processes/archiver/index.js'
+export {
+  type ArchiverNode,
+  type ArchiverNodeOptions,
+  clusterNames,
+  startArchiverNode,
+} from './processes/archiverNode.js'
+export type { ArchiverFactory } from './processes/archiverSet.js'
+export * from './sinks/index.js'

@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+// `kdp-archiver`: runs one node of a kdp archiving cluster. See `kdp-archiver --help`.
+import { createLogger, type Logger } from '../logging.js'
+import { ArchiveMetrics, createArchiverFactory } from '../processes/archiver/index.js'
+import { type ArchiverNode, startArchiverNode } from '../processes/archiverNode.js'
+import { messageOf } from '../sinks/errors.js'
+import { openSink } from '../sinks/openSink.js'
+import type { Sink } from '../sinks/sink.js'
+import { type ArchiverCliOptions, describeOptions, parseCli, program } from './options.js'
+import { checkBrokers, checkSink, StartupError } from './preflight.js'
+import { formatCount, formatMegabytesPerSecond, RateMeter, StatusLine } from './progress.js'
+import { packageVersion } from './version.js'
+
+/** How long a graceful stop may take before the node gives up and exits 1. */
+const stopLimitMs = 60_000
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`${message}\n`)
+  process.exit(code)
+}
+
+/** A friendlier line for the errors a user can fix. */
+function startupMessage(error: unknown, options: ArchiverCliOptions): string {
+  if (error instanceof StartupError) return error.message
+  const code = (error as { code?: unknown } | null)?.code
+  if (code === 'EADDRINUSE') {
+    return `the HTTP port ${options.httpPort} on ${options.httpHost} is already in use (choose another with --http-port, or 0 for any)`
+  }
+  if (code === 'EADDRNOTAVAIL')
+    return `cannot bind the HTTP API to ${options.httpHost}: no such local address`
+  if (code === 'EACCES') return `not allowed to bind the HTTP API to ${options.httpHost}:${options.httpPort}`
+  return `could not start: ${messageOf(error).split('\n')[0]}`
+}
+
+function progressLine(metrics: ArchiveMetrics): () => string {
+  const records = new RateMeter()
+  const bytes = new RateMeter()
+  return () => {
+    const recordRate = records.sample(metrics.recordsArchived)
+    const byteRate = bytes.sample(metrics.bytesArchived)
+    return (
+      `archived ${formatCount(recordRate)} rec/s, ${formatMegabytesPerSecond(byteRate)} | ` +
+      `${formatCount(metrics.recordsArchived)} records in ${formatCount(metrics.filesWritten)} files | ` +
+      `lag ${formatCount(metrics.lag())}` +
+      (metrics.badRecords > 0 ? ` | ${formatCount(metrics.badRecords)} bad` : '') +
+      (metrics.uploadFailures > 0 ? ` | ${formatCount(metrics.uploadFailures)} upload failures` : '')
+    )
+  }
+}
+
+async function run(options: ArchiverCliOptions): Promise<void> {
+  const metrics = new ArchiveMetrics()
+  const showProgress = options.progress && process.stderr.isTTY === true
+  const status = showProgress ? new StatusLine(process.stderr, progressLine(metrics)) : undefined
+  const baseLogger = createLogger({ level: options.logLevel, name: program })
+  const logger: Logger = status ? status.wrap(baseLogger, options.logLevel) : baseLogger
+
+  let node: ArchiverNode | undefined
+  let starting = false
+  let stopRequested = false
+  let stopping = false
+
+  const stop = async (): Promise<void> => {
+    if (!node || stopping) return
+    stopping = true
+    status?.stop()
+    process.stdout.write(`${program}: node ${node.nodeId} stopping (handing its work over)...\n`)
+    const limit = setTimeout(
+      () => fail(`${program}: the node did not stop within ${stopLimitMs / 1000} s`, 1),
+      stopLimitMs,
+    )
+    limit.unref()
+    try {
+      await node.stop()
+    } catch (error) {
+      fail(`${program}: stopping failed: ${messageOf(error)}`, 1)
+    }
+    clearTimeout(limit)
+    process.stdout.write(`${program}: node ${node.nodeId} stopped.\n`)
+    process.exit(0)
+  }
+  const onSignal = (): void => {
+    // A second signal, or one before anything that needs a hand-over started: leave at once.
+    if (stopRequested || !starting) {
+      status?.stop()
+      process.exit(130)
+    }
+    stopRequested = true
+    void stop()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  const sinks = new Map<string, Sink>()
+  const sinkOf = (url: string): Sink => {
+    let sink = sinks.get(url)
+    if (!sink) {
+      sink = openSink(url, { s3: options.s3 })
+      sinks.set(url, sink)
+    }
+    return sink
+  }
+
+  try {
+    await checkSink(sinkOf(options.sink), { warn: (message) => logger.warn(message) })
+    await checkBrokers(options.brokers)
+    starting = true
+    const archiver = createArchiverFactory({
+      brokers: options.brokers,
+      cluster: options.cluster,
+      openSink: sinkOf,
+      maxMessagesInFlight: options.maxMessagesInFlight,
+      maxBytesInFlight: options.maxBytesInFlight,
+      metrics,
+      logger,
+    })
+    node = await startArchiverNode({
+      brokers: options.brokers,
+      cluster: options.cluster,
+      ...(options.nodeId !== undefined && { nodeId: options.nodeId }),
+      include: options.include,
+      exclude: options.exclude,
+      defaultSinks: [{ id: 'default', url: options.sink }],
+      http: {
+        host: options.httpHost,
+        port: options.httpPort,
+        ...(options.token !== undefined && { token: options.token.reveal() }),
+      },
+      archiver,
+      logger,
+    })
+  } catch (error) {
+    status?.stop()
+    fail(`${program}: ${startupMessage(error, options)}`, 1)
+  }
+
+  process.stdout.write(
+    `${program}: node ${node.nodeId} running; HTTP API at ${node.httpAddress ?? '(none)'} (${describeOptions(options)})\n`,
+  )
+  if (stopRequested) {
+    stopping = false
+    await stop()
+    return
+  }
+  status?.start()
+}
+
+const result = parseCli(process.argv.slice(2), process.env)
+switch (result.kind) {
+  case 'help':
+    process.stdout.write(result.text)
+    break
+  case 'version':
+    process.stdout.write(`${program} ${packageVersion()}\n`)
+    break
+  case 'error':
+    fail(result.message, 2)
+    break
+  case 'run':
+    await run(result.options)
+    break
+}

@@ -1,0 +1,402 @@
+// The flags and environment variables of `kdp-archiver`, decoded into one options object.
+import { isAbsolute, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { inspect } from 'node:util'
+import { isLeft } from 'fp-ts/lib/Either.js'
+import * as t from 'io-ts'
+import { SinkUrl } from '../coordination/state/topicConfig.js'
+import { ValidationError } from '../decode.js'
+import type { LogLevel } from '../logging.js'
+import { s3OptionsFromEnv, sinkUrlProblem } from '../sinks/openSink.js'
+import type { S3SinkOptions } from '../sinks/s3Sink.js'
+import {
+  booleanFlag,
+  brokersCodec,
+  decodeFlags,
+  type FlagSpec,
+  formatBytes,
+  fromText,
+  integerText,
+  isHost,
+  optionsHelp,
+  parseSize,
+  readFlags,
+  splitList,
+  usageHint,
+} from './flags.js'
+
+export const program = 'kdp-archiver'
+const archiverProgram = { name: program, helpCommand: `${program} --help` }
+
+/** A secret that does not show itself: printing, logging or JSON-encoding it gives `[redacted]`. */
+export class Secret {
+  readonly #value: string
+  constructor(value: string) {
+    this.#value = value
+  }
+  reveal(): string {
+    return this.#value
+  }
+  toString(): string {
+    return '[redacted]'
+  }
+  toJSON(): string {
+    return '[redacted]'
+  }
+  [inspect.custom](): string {
+    return '[redacted]'
+  }
+}
+
+/** Everything `kdp-archiver` needs to run a node. */
+export interface ArchiverCliOptions {
+  readonly brokers: readonly string[]
+  /** An absolute sink URL: `s3://bucket/prefix` or `file:///dir`. */
+  readonly sink: string
+  readonly include: readonly string[]
+  readonly exclude: readonly string[]
+  readonly httpPort: number
+  readonly httpHost: string
+  /** Bearer token for writes to the HTTP API; undefined: writes are refused. */
+  readonly token: Secret | undefined
+  readonly cluster: string
+  readonly nodeId: string | undefined
+  readonly maxMessagesInFlight: number
+  readonly maxBytesInFlight: number
+  readonly logLevel: LogLevel
+  /** Show the live progress line (only ever on a terminal). */
+  readonly progress: boolean
+  /** Options of S3 sinks, from `KDP_S3_*` and `AWS_REGION` (see s3OptionsFromEnv). */
+  readonly s3: S3SinkOptions
+}
+
+export type CliResult =
+  | { readonly kind: 'run'; readonly options: ArchiverCliOptions }
+  | { readonly kind: 'help'; readonly text: string }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'error'; readonly message: string }
+
+export const defaultMaxBytesInFlight = 256 * 2 ** 20
+
+export const archiverFlags: readonly FlagSpec[] = [
+  {
+    name: 'brokers',
+    env: 'KDP_BROKERS',
+    kind: 'list',
+    placeholder: '<host:port,...>',
+    required: true,
+    description: 'Kafka bootstrap brokers, comma-separated (the flag may be repeated).',
+  },
+  {
+    name: 'sink',
+    env: 'KDP_SINK',
+    kind: 'string',
+    placeholder: '<url>',
+    required: true,
+    description:
+      'Where new topics are archived: s3://bucket/prefix or file:///absolute/dir. A relative\n' +
+      '      file://./dir or a plain path is resolved against the current directory.',
+  },
+  {
+    name: 'include',
+    env: 'KDP_INCLUDE',
+    kind: 'list',
+    placeholder: '<regex,...>',
+    defaultText: '.*',
+    description:
+      'Topics to archive: regular expressions matched against the whole topic name, comma-separated\n' +
+      "      (commas inside (), [] or {} don't split; the flag may be repeated).",
+  },
+  {
+    name: 'exclude',
+    env: 'KDP_EXCLUDE',
+    kind: 'list',
+    placeholder: '<regex,...>',
+    defaultText: 'none',
+    description: 'Topics never to archive, same form as --include; wins over --include.',
+  },
+  {
+    name: 'http-port',
+    env: 'KDP_HTTP_PORT',
+    kind: 'string',
+    placeholder: '<port>',
+    defaultText: '8080',
+    description: 'Port of the HTTP API and dashboard; 0 picks a free port (see the startup line).',
+  },
+  {
+    name: 'http-host',
+    env: 'KDP_HTTP_HOST',
+    kind: 'string',
+    placeholder: '<host>',
+    defaultText: '127.0.0.1',
+    description: 'Interface the HTTP API binds to; 0.0.0.0 serves every interface.',
+  },
+  {
+    name: 'token',
+    env: 'KDP_TOKEN',
+    kind: 'string',
+    placeholder: '<token>',
+    defaultText: 'none (writes refused)',
+    secret: true,
+    description:
+      'Bearer token required for writes to the HTTP API. Never printed or logged; prefer the\n' +
+      '      environment variable, which other users cannot see in the process list.',
+  },
+  {
+    name: 'cluster',
+    env: 'KDP_CLUSTER',
+    kind: 'string',
+    placeholder: '<name>',
+    defaultText: 'kdp',
+    description:
+      "Cluster name: prefix of kdp's own topics and consumer groups. Nodes with the same name cooperate.",
+  },
+  {
+    name: 'node-id',
+    env: 'KDP_NODE_ID',
+    kind: 'string',
+    placeholder: '<id>',
+    defaultText: '<hostname>-<pid>-<random>',
+    description: 'Name of this node in the cluster (status, logs, dashboard).',
+  },
+  {
+    name: 'max-messages-in-flight',
+    env: 'KDP_MAX_MESSAGES_IN_FLIGHT',
+    kind: 'string',
+    placeholder: '<n>',
+    defaultText: '100000',
+    description:
+      'Records buffered by all archivers of this node at most; at the bound they flush and fetching pauses.',
+  },
+  {
+    name: 'max-bytes-in-flight',
+    env: 'KDP_MAX_BYTES_IN_FLIGHT',
+    kind: 'string',
+    placeholder: '<size>',
+    defaultText: '256MiB',
+    description: 'Bytes buffered by all archivers of this node at most: 268435456, 256MiB, 1GiB, 64MB...',
+  },
+  {
+    name: 'log-level',
+    env: 'KDP_LOG_LEVEL',
+    kind: 'string',
+    placeholder: '<level>',
+    defaultText: 'info',
+    description: 'debug, info, warn, error or silent. Logs are JSON lines on stderr.',
+  },
+  {
+    name: 'no-progress',
+    env: 'KDP_NO_PROGRESS',
+    kind: 'boolean',
+    description: 'No live progress line (it is only ever shown when stderr is a terminal).',
+  },
+  { name: 'help', short: 'h', kind: 'boolean', description: 'Show this help and exit.' },
+  { name: 'version', kind: 'boolean', description: 'Show the version and exit.' },
+]
+
+export const archiverHelp = `${program} — archive Kafka topics to S3 or a local folder, as one node of a self-managing cluster.
+
+Every node started with the same --brokers and --cluster joins the same cluster; Kafka is the only
+coordinator. The cluster finds topics matching --include, archives each to --sink (files
+partitioned by time, gzip JSON Lines by default) and spreads the archivers over the nodes. Every
+node serves the same HTTP API and dashboard.
+
+Usage: ${program} --brokers <host:port,...> --sink <url> [options]
+
+Options (a flag wins over its environment variable):
+${optionsHelp(archiverFlags)}
+
+S3 sinks: credentials come from the usual AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
+AWS_PROFILE, instance roles...), the region from AWS_REGION. KDP_S3_ENDPOINT (an http(s) URL) and
+KDP_S3_FORCE_PATH_STYLE=true point them at an S3-compatible store; KDP_S3_SSE (AES256 or aws:kms)
+and KDP_S3_SSE_KMS_KEY_ID set server-side encryption.
+
+Examples:
+  # Archive every topic to a local folder, HTTP API on http://127.0.0.1:8080
+  ${program} --brokers localhost:9092 --sink file://./archive
+
+  # Archive the orders-* topics but not the test ones to S3; writes need the token
+  KDP_TOKEN=change-me ${program} --brokers b1:9092,b2:9092 --sink s3://my-bucket/kafka \\
+    --include 'orders-.*' --exclude '.*-test'
+
+  # A second node of the same cluster on the same machine
+  ${program} --brokers localhost:9092 --sink file://./archive --http-port 0 --node-id node-2
+`
+
+const sinkCodec = (cwd: string) =>
+  fromText<string>('SinkUrl', (text) => {
+    const checked = resolveSinkUrl(text, cwd)
+    if ('reason' in checked) return checked
+    const problem = sinkUrlProblem(checked.ok)
+    if (problem !== undefined) return { reason: problem }
+    // The URL also goes into topic configs, which check it with their own codec.
+    if (isLeft(SinkUrl.decode(checked.ok)))
+      return { reason: 'expected s3://bucket/prefix or file:///absolute/dir' }
+    return checked
+  })
+
+/**
+ * `s3://…` and `file:///…` as given; `file://./dir`, `file://../dir`, `file://dir` (no host
+ * support) and plain paths resolved against `cwd` to `file:///absolute/dir`.
+ */
+export function resolveSinkUrl(text: string, cwd: string): { ok: string } | { reason: string } {
+  const trimmed = text.trim()
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(trimmed)?.[1]
+  if (scheme === undefined) {
+    if (trimmed === '') return { reason: 'expected a sink URL' }
+    return { ok: directoryUrl(isAbsolute(trimmed) ? trimmed : resolve(cwd, trimmed)) }
+  }
+  if (scheme === 's3') return { ok: trimmed }
+  if (scheme !== 'file') return { reason: `unsupported sink scheme '${scheme}://' (use s3:// or file://)` }
+  const path = trimmed.slice('file://'.length).replace(/^localhost(?=\/)/, '')
+  if (path.startsWith('/')) {
+    if (path.length <= 1) return { reason: 'expected a directory below / in the file:// URL' }
+    return { ok: `file://${path.replace(/\/+$/, '')}` }
+  }
+  if (path === '' || path === '.') return { ok: directoryUrl(cwd) }
+  if (/^(\.\.?\/|[^/]+$)/.test(path) || path.startsWith('~')) {
+    if (path.startsWith('~')) return { reason: 'expected an absolute path (~ is not expanded)' }
+    return { ok: directoryUrl(resolve(cwd, path)) }
+  }
+  return {
+    reason: 'file:// URLs with a host are not supported: use file:///absolute/dir or file://./relative/dir',
+  }
+}
+
+function directoryUrl(path: string): string {
+  return pathToFileURL(path).href.replace(/\/+$/, '')
+}
+
+/** Comma-separated regular expressions, each compiled (anchored, as the master does) to check it. */
+export function parseRegexList(text: string): { ok: string[] } | { reason: string } {
+  const items = splitList(text)
+  if (items.length === 0) return { reason: 'expected at least one regular expression' }
+  for (const item of items) {
+    try {
+      // On its own (so that `a)|(b` cannot escape the anchors), and as the master compiles it.
+      new RegExp(item)
+      new RegExp(`^(?:${item})$`)
+    } catch (error) {
+      const reason =
+        error instanceof Error ? error.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, '') : ''
+      return { reason: `invalid regular expression ${JSON.stringify(item)}: ${reason}` }
+    }
+  }
+  return { ok: items }
+}
+
+const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const
+
+const ArchiverFlags = (cwd: string) =>
+  t.type({
+    brokers: brokersCodec,
+    sink: sinkCodec(cwd),
+    include: fromText('RegexList', parseRegexList, { fallback: ['.*'] }),
+    exclude: fromText('RegexList', parseRegexList, { fallback: [] }),
+    'http-port': fromText<number>('Port', (s) => integerText(s, 0, 65_535), { fallback: 8080 }),
+    'http-host': fromText<string>(
+      'Host',
+      (s) => (isHost(s.trim()) ? { ok: s.trim() } : { reason: 'expected a host name or an IP address' }),
+      { fallback: '127.0.0.1' },
+    ),
+    token: fromText<Secret | undefined>(
+      'Token',
+      (s) =>
+        /^[\x21-\x7e]{1,4096}$/.test(s)
+          ? { ok: new Secret(s) }
+          : { reason: 'expected 1-4096 printable characters without spaces (the value is not shown)' },
+      { fallback: undefined, secret: true },
+    ),
+    cluster: fromText<string>(
+      'ClusterName',
+      (s) =>
+        /^[A-Za-z0-9._-]{1,200}$/.test(s)
+          ? { ok: s }
+          : { reason: 'expected 1-200 of A-Z a-z 0-9 . _ - (it prefixes Kafka topic names)' },
+      { fallback: 'kdp' },
+    ),
+    'node-id': fromText<string | undefined>(
+      'NodeId',
+      (s) =>
+        /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,99}$/.test(s)
+          ? { ok: s }
+          : { reason: 'expected 1-100 of A-Z a-z 0-9 . _ : @ -, starting with a letter or digit' },
+      { fallback: undefined },
+    ),
+    'max-messages-in-flight': fromText<number>(
+      'PositiveInteger',
+      (s) => integerText(s, 1, Number.MAX_SAFE_INTEGER),
+      { fallback: 100_000 },
+    ),
+    'max-bytes-in-flight': fromText<number>('Size', parseSize, { fallback: defaultMaxBytesInFlight }),
+    'log-level': fromText<LogLevel>(
+      'LogLevel',
+      (s) => {
+        const level = s.trim().toLowerCase()
+        return (logLevels as readonly string[]).includes(level)
+          ? { ok: level as LogLevel }
+          : { reason: `expected one of ${logLevels.join(', ')}` }
+      },
+      { fallback: 'info' },
+    ),
+    'no-progress': booleanFlag(false),
+  })
+
+/**
+ * Parses `kdp-archiver`'s command line and environment. Pure: no output, no exit; `cwd` resolves a
+ * relative file sink. Flags win over environment variables; an empty environment variable is unset.
+ */
+export function parseCli(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string = process.cwd(),
+): CliResult {
+  const raw = readFlags(archiverProgram, archiverFlags, argv, env)
+  if (raw.kind === 'help') return { kind: 'help', text: archiverHelp }
+  if (raw.kind !== 'ok') return raw
+  const decoded = decodeFlags(archiverProgram, archiverFlags, ArchiverFlags(cwd), raw)
+  let s3: S3SinkOptions = {}
+  let s3Problems: string[] = []
+  try {
+    s3 = s3OptionsFromEnv(env)
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error
+    s3Problems = error.errors.map((e) => `${program}: invalid ${e.path}: ${e.message}`)
+  }
+  if (decoded.kind === 'error' || s3Problems.length > 0) {
+    const flagLines = decoded.kind === 'error' ? decoded.message.split('\n').slice(0, -1) : []
+    return { kind: 'error', message: [...flagLines, ...s3Problems, usageHint(archiverProgram)].join('\n') }
+  }
+  const v = decoded.value
+  return {
+    kind: 'run',
+    options: {
+      brokers: v.brokers,
+      sink: v.sink,
+      include: v.include,
+      exclude: v.exclude,
+      httpPort: v['http-port'],
+      httpHost: v['http-host'],
+      token: v.token,
+      cluster: v.cluster,
+      nodeId: v['node-id'],
+      maxMessagesInFlight: v['max-messages-in-flight'],
+      maxBytesInFlight: v['max-bytes-in-flight'],
+      logLevel: v['log-level'],
+      progress: !v['no-progress'],
+      s3,
+    },
+  }
+}
+
+/** A one-line summary of the options for the startup line (never the token). */
+export function describeOptions(options: ArchiverCliOptions): string {
+  return [
+    `cluster ${options.cluster}`,
+    `sink ${options.sink}`,
+    `include ${options.include.join(',')}`,
+    ...(options.exclude.length > 0 ? [`exclude ${options.exclude.join(',')}`] : []),
+    `in flight ≤ ${options.maxMessagesInFlight} records / ${formatBytes(options.maxBytesInFlight)}`,
+    `writes ${options.token ? 'need the token' : 'disabled (no token)'}`,
+  ].join(', ')
+}
