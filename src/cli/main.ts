@@ -69,9 +69,9 @@ async function run(options: ArchiverCliOptions): Promise<void> {
       () => fail(`${program}: the node did not stop within ${stopLimitMs / 1000} s`, 1),
       stopLimitMs,
     )
-    limit.unref()
     try {
       await node.stop()
+      await Promise.all([...sinks.values()].map((sink) => sink.close()))
     } catch (error) {
       fail(`${program}: stopping failed: ${messageOf(error)}`, 1)
     }
@@ -127,6 +127,7 @@ async function run(options: ArchiverCliOptions): Promise<void> {
         ...(options.token !== undefined && { token: options.token.reveal() }),
       },
       archiver,
+      metrics,
       logger,
     })
   } catch (error) {

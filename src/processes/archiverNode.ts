@@ -7,6 +7,7 @@ import type { ProcessStatus } from '../coordination/state/stores.js'
 import type { SinkSpec } from '../coordination/state/topicConfig.js'
 import { type HttpApi, startHttpApi } from '../http/server.js'
 import { createLogger, type Logger } from '../logging.js'
+import type { ArchiveMetrics } from './archiver/metrics.js'
 import { type ArchiverFactory, ArchiverSet } from './archiverSet.js'
 import { type HeavyUseThresholds, masterProcess } from './master.js'
 import { supervise } from './supervision.js'
@@ -24,6 +25,8 @@ export interface ArchiverNodeOptions {
   /** The HTTP API; `false` to serve none. */
   readonly http?: { readonly host?: string; readonly port?: number; readonly token?: string } | false
   readonly archiver: ArchiverFactory
+  /** The archivers' counters (the same object given to createArchiverFactory): lag in status records. */
+  readonly metrics?: ArchiveMetrics
   readonly statusIntervalMs?: number
   readonly discoveryIntervalMs?: number
   readonly heavyUse?: HeavyUseThresholds
@@ -126,7 +129,11 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
         nodeId,
         httpAddress: () => http?.address ?? null,
         intervalMs: options.statusIntervalMs ?? 5000,
-        sources: { processes: running, lag: () => 0, warnings: () => masterWarnings },
+        sources: {
+          processes: running,
+          lag: () => options.metrics?.lag() ?? 0,
+          warnings: () => masterWarnings,
+        },
       },
       logger,
     )
