@@ -355,4 +355,30 @@ describe('the archiver', () => {
     ).toEqual(want)
     expect(archiveGroupId(cluster, topic, 'local')).not.toBe(archiveGroupId(cluster, topic, 's3'))
   })
+
+  it('keeps memory bounded: at the in-flight bound the largest buffer is flushed early', async () => {
+    const topic = uniqueName('bound')
+    await createTopic(topic, 2)
+    await produce(
+      topic,
+      Array.from({ length: 400 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ i }) })),
+    )
+    const dir = mkdtempSync(join(tmpdir(), 'kdp-bound-'))
+    // Rotation alone would keep every record in memory (1,000 per file, no age); the bound is 25.
+    const config = topicConfig(topic, { pathTemplate: 'all', rotation: { maxRecords: 1000 } })
+    const { metrics } = runArchiver(config, `file://${dir}`, { maxMessages: 25 })
+    await eventually('400 archived', () => (metrics.recordsArchived === 400 ? true : undefined))
+    const sink = openSink(`file://${dir}`)
+    const files = await Promise.all(
+      (await sink.list()).map(async (k) =>
+        gunzipSync(await sink.get(k))
+          .toString()
+          .trim()
+          .split('\n'),
+      ),
+    )
+    expect(Math.max(...files.map((f) => f.length))).toBeLessThanOrEqual(25)
+    const ids = files.flat().map((l) => (JSON.parse(l) as { i: number }).i)
+    expect(ids.sort((a, b) => a - b)).toEqual(Array.from({ length: 400 }, (_, i) => i))
+  })
 })
