@@ -19,10 +19,20 @@ export interface WorkerConfig {
   /** kdp: the file sink's directory. */
   readonly sinkDir?: string
   readonly rotation?: RotationSettings
+  /** kdp: the config's compression (default gzip). */
+  readonly compression?: 'gzip' | 'none'
   readonly maxBytesInFlight?: number
   readonly maxMessagesInFlight?: number
   /** kdp: report `done` when every record is consumed (buffered), without waiting for the uploads. */
   readonly stopWhenConsumed?: boolean
+  /**
+   * What-if experiment only (never in the measured kdp runs): patch kafkajs so that every record's
+   * key, value and header bytes are copied into their own memory instead of being slices of the fetch
+   * response, as an archiver that copies what it buffers would hold them.
+   */
+  readonly copyRecordBytes?: boolean
+  /** Write a V8 CPU profile of the main thread from `go` to done into this file. */
+  readonly profileFile?: string
   /** Sample process.memoryUsage() this often (ms) and report it; 0: never. */
   readonly memoryEveryMs: number
 }

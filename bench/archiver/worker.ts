@@ -3,6 +3,9 @@
 //   kdp:      one archiver instance (createArchiverFactory, as a node runs it) into a file sink.
 // It loads everything, says `ready`, and starts consuming when the controller writes `go` on stdin,
 // so the controller can measure the idle process first. Events are JSON lines on stdout.
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import { createRequire } from 'node:module'
 import { createInterface } from 'node:readline'
 import { Kafka, logLevel } from 'kafkajs'
 import type { ProcessContext } from '../../src/coordination/process.js'
@@ -14,13 +17,33 @@ import type { MemorySample, WorkerConfig, WorkerEvent } from './protocol.js'
 
 const config = JSON.parse(process.argv[2] ?? '') as WorkerConfig
 
+if (config.copyRecordBytes) {
+  // kafkajs decodes a record's key, value and header values with readVarIntBytes, as slices of the
+  // whole fetch response: one buffered record keeps the response (up to maxBytes, 10 MiB) alive.
+  interface DecoderClass {
+    prototype: { readVarIntBytes(this: unknown): Buffer | null }
+  }
+  const Decoder = createRequire(import.meta.url)('kafkajs/src/protocol/decoder.js') as DecoderClass
+  const slice = Decoder.prototype.readVarIntBytes
+  Decoder.prototype.readVarIntBytes = function (this: unknown): Buffer | null {
+    const bytes = slice.call(this)
+    if (bytes === null) return null
+    // Not Buffer.from(): small copies would share 8 KiB pool slabs, a smaller case of the same thing.
+    const copy = Buffer.allocUnsafeSlow(bytes.length)
+    bytes.copy(copy)
+    return copy
+  }
+}
+
 function emit(event: WorkerEvent): void {
   process.stdout.write(`${JSON.stringify(event)}\n`)
 }
 
-/** Resolves when the controller writes `go`. */
-function go(): Promise<void> {
-  return new Promise((resolve) => {
+let profiler: Session | undefined
+
+/** Resolves when the controller writes `go` (and, if asked, the profiler runs). */
+async function go(): Promise<void> {
+  await new Promise<void>((resolve) => {
     const lines = createInterface({ input: process.stdin })
     lines.on('line', (line) => {
       if (line.trim() === 'go') {
@@ -29,6 +52,21 @@ function go(): Promise<void> {
       }
     })
   })
+  if (config.profileFile) {
+    profiler = new Session()
+    profiler.connect()
+    await profiler.post('Profiler.enable')
+    await profiler.post('Profiler.setSamplingInterval', { interval: 500 })
+    await profiler.post('Profiler.start')
+  }
+}
+
+/** Stops the profiler (if any) and writes its profile. */
+async function stopProfiler(): Promise<void> {
+  if (!profiler || !config.profileFile) return
+  const { profile } = await profiler.post('Profiler.stop')
+  writeFileSync(config.profileFile, JSON.stringify(profile))
+  profiler.disconnect()
 }
 
 const POLL_MS = 5
@@ -76,7 +114,11 @@ async function watch(
 }
 
 async function baseline(): Promise<void> {
-  const kafka = new Kafka({ brokers: [...config.brokers], clientId: 'bench-baseline', logLevel: logLevel.WARN })
+  const kafka = new Kafka({
+    brokers: [...config.brokers],
+    clientId: 'bench-baseline',
+    logLevel: logLevel.WARN,
+  })
   // The fetch settings of kdp's own consumer (src/processes/archiver/topicConsumer.ts), so that the
   // ratio measures what the archiver does with the records, not a different fetch size or wait.
   const consumer = kafka.consumer({
@@ -103,6 +145,7 @@ async function baseline(): Promise<void> {
   })
   const timings = await watch(start, { consumed: () => count, finished: () => count }, () => ({}))
   const used = process.cpuUsage(cpu)
+  await stopProfiler()
   // The counter is exact in eachBatch; the poll only notices it up to POLL_MS later.
   const doneMs = Number.isNaN(lastRecordAt) ? timings.doneMs : lastRecordAt
   emit({
@@ -120,7 +163,8 @@ async function kdp(): Promise<void> {
   if (!config.sinkDir || !config.rotation) throw new Error('kdp mode needs sinkDir and rotation')
   const topicConfig: TopicConfig = {
     ...decodeConfigFields({
-      // Everything else is the default: JSON Lines, gzip, `dt={date}/hr={hour}` from the record timestamp.
+      // Everything else is the default: JSON Lines, `dt={date}/hr={hour}` from the record timestamp.
+      compression: config.compression ?? 'gzip',
       rotation: {
         maxBytes: config.rotation.maxBytes,
         maxRecords: config.rotation.maxRecords,
@@ -173,6 +217,7 @@ async function kdp(): Promise<void> {
     () => ({ consumed: metrics.recordsConsumed, archived: metrics.recordsArchived }),
   )
   const used = process.cpuUsage(cpu)
+  await stopProfiler()
   emit({
     type: 'done',
     ...timings,
