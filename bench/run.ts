@@ -4,6 +4,8 @@ import { spawnSync } from 'node:child_process'
 const suites: Readonly<Record<string, string>> = {
   coordination: 'bench/coordination/run.ts',
   state: 'bench/state/reconfigure.ts',
+  archiver: 'bench/archiver/run.ts',
+  services: 'bench/services/brokerStart.ts',
 }
 
 const [suite, ...args] = process.argv.slice(2)

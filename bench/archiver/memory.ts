@@ -16,7 +16,8 @@
 //      protocol.ts): what the bound gives once buffered records no longer pin whole fetch responses.
 // The RSS of each process is read from /proc/<pid>/status every 200 ms: first for 3 s after it has
 // loaded everything (idle base: modules loaded, factory made, not connected), then while it consumes.
-// The bounded run's archive is read back: every record must be there exactly once.
+// 1 s after its last record is consumed, each worker forces a full GC (node --expose-gc) and reports
+// what is still alive. The bounded run's archive is read back: every record must be there exactly once.
 // Raw results: bench/results/archiver-memory.json.
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -99,6 +100,11 @@ interface MemoryRun {
   readonly peakHeapUsedMiB: number
   readonly peakArrayBuffersMiB: number
   readonly peakExternalMiB: number
+  /**
+   * 1 s after the last record was consumed, right after a forced full GC: what is really alive (MiB),
+   * and (kdp) what the archiver holds by its own count, (consumed − archived) × (1 KiB + newline).
+   */
+  readonly afterGc?: { rss: number; heapUsed: number; arrayBuffers: number; accountedInFlight?: number }
   readonly done: DoneEvent
   /** RSS over time (MiB), one point per 200 ms sample, for the record. */
   readonly rssTimeline: ReadonlyArray<readonly [number, number]>
@@ -135,7 +141,7 @@ async function main(): Promise<void> {
     log(`produced in ${produceSeconds.toFixed(1)} s`)
 
     const measure = async (name: string, config: WorkerConfig): Promise<MemoryRun> => {
-      const worker = startWorker(config, join(logDir, `${name}.log`))
+      const worker = startWorker(config, join(logDir, `${name}.log`), ['--expose-gc'])
       try {
         await worker.ready
         // Let start-up garbage settle, then the idle window.
@@ -155,6 +161,17 @@ async function main(): Promise<void> {
         const peak = Math.max(...busy.samples.map((s) => s.rss))
         const maxOf = (key: keyof MemorySample): number =>
           Math.max(0, ...worker.samples.map((s) => Number(s[key] ?? 0)))
+        const gc = worker.samples.find((s) => s.afterGc)
+        const afterGc = gc
+          ? {
+              rss: toMiB(gc.rss),
+              heapUsed: toMiB(gc.heapUsed),
+              arrayBuffers: toMiB(gc.arrayBuffers),
+              ...(gc.consumed !== undefined
+                ? { accountedInFlight: toMiB((gc.consumed - (gc.archived ?? 0)) * (recordBytes + 1)) }
+                : {}),
+            }
+          : undefined
         const run: MemoryRun = {
           name,
           settings: { ...config, brokers: undefined },
@@ -165,6 +182,7 @@ async function main(): Promise<void> {
           peakHeapUsedMiB: toMiB(maxOf('heapUsed')),
           peakArrayBuffersMiB: toMiB(maxOf('arrayBuffers')),
           peakExternalMiB: toMiB(maxOf('external')),
+          ...(afterGc ? { afterGc } : {}),
           done,
           rssTimeline: busy.samples.map((s) => [s.t, toMiB(s.rss)] as const),
           workerTimeline: worker.samples.map((s) => ({
@@ -173,12 +191,20 @@ async function main(): Promise<void> {
             heapUsed: toMiB(s.heapUsed),
             arrayBuffers: toMiB(s.arrayBuffers),
             ...(s.consumed !== undefined ? { consumed: s.consumed, archived: s.archived ?? 0 } : {}),
+            ...(s.afterGc ? { afterGc: 1 } : {}),
           })),
         }
         log(
           `${name}: base ${run.baseMiB} MiB, peak ${run.peakMiB} MiB (VmHWM ${run.hwmMiB}), growth ${run.growthMiB} MiB; ` +
             `peak heapUsed ${run.peakHeapUsedMiB} MiB, peak arrayBuffers ${run.peakArrayBuffersMiB} MiB; ` +
-            `consumed in ${Math.round(done.consumedMs)} ms, done in ${Math.round(done.doneMs)} ms`,
+            `consumed in ${Math.round(done.consumedMs)} ms, done in ${Math.round(done.doneMs)} ms` +
+            (afterGc
+              ? `; after a full GC once all consumed: arrayBuffers ${afterGc.arrayBuffers} MiB, heapUsed ` +
+                `${afterGc.heapUsed} MiB` +
+                (afterGc.accountedInFlight !== undefined
+                  ? `, accounted in flight ${afterGc.accountedInFlight} MiB`
+                  : '')
+              : ''),
         )
         return run
       } finally {
@@ -188,7 +214,13 @@ async function main(): Promise<void> {
 
     const startedAt = new Date().toISOString()
     const loadBefore = load()
-    const common = { brokers: cluster.brokers, topic, expected: n, memoryEveryMs: SAMPLE_MS }
+    const common = {
+      brokers: cluster.brokers,
+      topic,
+      expected: n,
+      memoryEveryMs: SAMPLE_MS,
+      gcWhenConsumed: true,
+    }
     const baseline = await measure('baseline', {
       ...common,
       mode: 'baseline',
@@ -275,6 +307,7 @@ async function main(): Promise<void> {
         kdpBaseMiB: bounded.baseMiB,
         kdpPeakMiB: bounded.peakMiB,
         kdpHwmMiB: bounded.hwmMiB,
+        kdpAfterGcWhenConsumed: bounded.afterGc,
         kafkajsAllowanceMiB: kafkajsAllowance,
         encodeAllowanceMiB: encodeAllowance,
         limitMiB: limit,
@@ -288,6 +321,7 @@ async function main(): Promise<void> {
                 baseMiB: whatIf.run.baseMiB,
                 peakMiB: whatIf.run.peakMiB,
                 peakArrayBuffersMiB: whatIf.run.peakArrayBuffersMiB,
+                afterGcWhenConsumed: whatIf.run.afterGc,
                 withinBoundPlusAllowance:
                   whatIf.run.peakMiB <=
                   whatIf.run.baseMiB +

@@ -33,6 +33,11 @@ export interface WorkerConfig {
   readonly copyRecordBytes?: boolean
   /** Write a V8 CPU profile of the main thread from `go` to done into this file. */
   readonly profileFile?: string
+  /**
+   * 1 s after the last record is consumed, force a full GC (the worker must run with --expose-gc)
+   * and report a memory sample with `afterGc`: what is still alive, not garbage not yet collected.
+   */
+  readonly gcWhenConsumed?: boolean
   /** Sample process.memoryUsage() this often (ms) and report it; 0: never. */
   readonly memoryEveryMs: number
 }
@@ -49,6 +54,8 @@ export interface MemorySample {
   /** kdp only: records consumed and archived so far. */
   readonly consumed?: number
   readonly archived?: number
+  /** Taken right after a forced full GC (see `gcWhenConsumed`). */
+  readonly afterGc?: true
 }
 
 export interface DoneEvent {

@@ -84,32 +84,47 @@ async function watch(
 ): Promise<{ firstMs: number; consumedMs: number; doneMs: number }> {
   let firstMs = Number.NaN
   let consumedMs = Number.NaN
+  const sample = (afterGc: boolean): void => {
+    const m = process.memoryUsage()
+    emit({
+      type: 'memory',
+      t: performance.now() - start,
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
+      arrayBuffers: m.arrayBuffers,
+      ...extra(),
+      ...(afterGc ? { afterGc } : {}),
+    })
+  }
   const memoryTimer =
-    config.memoryEveryMs > 0
-      ? setInterval(() => {
-          const m = process.memoryUsage()
-          emit({
-            type: 'memory',
-            t: performance.now() - start,
-            rss: m.rss,
-            heapUsed: m.heapUsed,
-            heapTotal: m.heapTotal,
-            external: m.external,
-            arrayBuffers: m.arrayBuffers,
-            ...extra(),
-          })
-        }, config.memoryEveryMs)
-      : undefined
+    config.memoryEveryMs > 0 ? setInterval(() => sample(false), config.memoryEveryMs) : undefined
+  let gcTimer: NodeJS.Timeout | undefined
+  let gcDone = !config.gcWhenConsumed
+  const collect = (globalThis as { gc?: () => void }).gc
   try {
     for (;;) {
       const now = performance.now() - start
       if (Number.isNaN(firstMs) && progress.consumed() > 0) firstMs = now
-      if (Number.isNaN(consumedMs) && progress.consumed() >= config.expected) consumedMs = now
-      if (progress.finished() >= config.expected) return { firstMs, consumedMs, doneMs: now }
+      if (Number.isNaN(consumedMs) && progress.consumed() >= config.expected) {
+        consumedMs = now
+        if (config.gcWhenConsumed) {
+          if (!collect) throw new Error('gcWhenConsumed needs node --expose-gc')
+          gcTimer = setTimeout(() => {
+            collect()
+            sample(true)
+            gcDone = true
+          }, 1000)
+        }
+      }
+      // With gcWhenConsumed, `done` waits for the sample after the forced GC.
+      if (progress.finished() >= config.expected && gcDone) return { firstMs, consumedMs, doneMs: now }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS))
     }
   } finally {
     if (memoryTimer) clearInterval(memoryTimer)
+    if (gcTimer) clearTimeout(gcTimer)
   }
 }
 

