@@ -49,8 +49,13 @@ export function assertKafkaInstalled(): void {
   }
 }
 
-function clusterId(): string {
-  return randomBytes(16).toString('base64url')
+export function clusterId(): string {
+  // As Kafka's own Uuid.randomUuid: an id starting with '-' would be read as a flag by the storage
+  // tool (1 start in 64 failed with "argument --cluster-id/-t: expected one argument").
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
 }
 
 function serverProperties(
