@@ -45,8 +45,6 @@ export class ProcessGroup implements MembershipListener {
   #generation = -1
   #memberId: string | undefined
   #released = new Set<number>()
-  /** What this node reported live at its last join: nobody else can have been given those since. */
-  #reportedLive = new Set<number>()
   #leaving = false
   #leaseTimer: NodeJS.Timeout | undefined
   #startTimers = new Map<number, NodeJS.Timeout>()
@@ -189,7 +187,6 @@ export class ProcessGroup implements MembershipListener {
 
   #report(): MemberReport {
     const live = this.#slices.live()
-    this.#reportedLive = new Set(live)
     return {
       v: 1,
       nodeId: this.#settings.nodeId,
