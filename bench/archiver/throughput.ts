@@ -1,7 +1,8 @@
 // Archive throughput against a plain kafkajs consumer on the same data.
 //
 //   npm run bench:archiver -- throughput [--records 200000] [--partitions 8] [--reps 3]
-//        [--max-records 50000] [--max-bytes 67108864] [--max-age-ms 1000] [--in-flight-bytes 67108864]
+//        [--max-records 50000] [--max-bytes 67108864] [--max-age-ms 1000 | --no-max-age]
+//        [--in-flight-bytes 67108864]
 //        [--no-uncompressed] [--profile] [--keep-logs]
 //
 // Produces N fake tweets of 1 KiB once to a topic on a fresh local broker, then alternates, on that
@@ -80,6 +81,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (arg === '--max-records') options.rotation = { ...options.rotation, maxRecords: int(++i, arg) }
     else if (arg === '--max-bytes') options.rotation = { ...options.rotation, maxBytes: int(++i, arg) }
     else if (arg === '--max-age-ms') options.rotation = { ...options.rotation, maxAgeMs: int(++i, arg) }
+    else if (arg === '--no-max-age') options.rotation = { ...options.rotation, maxAgeMs: null }
     else if (arg === '--in-flight-bytes') options.inFlightBytes = int(++i, arg)
     else if (arg === '--no-uncompressed') options.uncompressed = false
     else if (arg === '--profile') options.profile = true

@@ -6,12 +6,19 @@ import { sleep } from '../../sleep.js'
 import { backoffDelay } from '../supervision.js'
 import type { DeadLetters } from './deadLetters.js'
 import { encodeFile, objectKey } from './fileEncoding.js'
-import { type BufferedRecord, FileRotation } from './fileRotation.js'
+import { FileRotation, type OpenFile } from './fileRotation.js'
 import type { InFlightBudget } from './inFlightBudget.js'
 import type { ArchiveMetrics } from './metrics.js'
-import { renderPath, templateReadsFields, timeParts } from './pathTemplate.js'
-import { parseTime, readJsonPath } from './recordFields.js'
+import { RecordPreparation } from './recordPreparation.js'
 import type { BatchControl, ConsumedRecord, TopicConsumer } from './topicConsumer.js'
+import { UploadQueue } from './uploadQueue.js'
+
+/**
+ * Files of one partition being encoded and stored at once, beyond which reading that partition waits.
+ * Two keep the reader busy while a file is written; more would only hold more memory.
+ */
+const MAX_UPLOADS_PER_PARTITION = 2
+const OWNERSHIP_CHECK_EVERY = 64
 
 export interface ArchiverDeps {
   readonly config: TopicConfig
@@ -31,23 +38,32 @@ interface PartitionState {
   readonly rotation: FileRotation
   /** Offset of the last record handled (buffered, dead-lettered or skipped). */
   lastOffset: number
-  /** The next offset committed for it, once anything was. */
-  committed: number | undefined
+  /** The offset the last queued commit will commit (the queue commits in order). */
+  queuedCommit: number | undefined
+  readonly uploads: UploadQueue
   lock: Promise<void>
 }
 
-type Prepared = { kind: 'file'; path: string; record: BufferedRecord } | { kind: 'bad'; reason: string }
-
 /**
  * One archiver instance: a member of the (topic, sink) consumer group that cuts records into files,
- * uploads them, and only then commits. Every rebalance drops what is buffered (the group re-reads
- * from the committed offset), so after any crash every record ends up in exactly one object.
+ * uploads them, and only then commits. Uploads run in the background, in order per partition, while
+ * reading goes on; the in-flight budget counts a file's records until it is stored. Every rebalance
+ * drops what is buffered and abandons the uploads under way (the group re-reads from the committed
+ * offset and cuts the same files again), so after any crash every record ends up in exactly one
+ * object.
  */
 export class Archiver {
   readonly #partitions = new Map<number, PartitionState>()
   readonly #config: TopicConfig
-  readonly #needsJson: boolean
+  readonly #preparation: RecordPreparation
   #epoch = 0
+  /** Aborts the uploads of the current epoch when a rebalance or stop ends it. */
+  #epochAbort = new AbortController()
+  #uploadSignal: AbortSignal
+  /** Upload queues of earlier epochs that may still be finishing; `run` waits for them. */
+  readonly #retired = new Set<UploadQueue>()
+  /** The kafkajs heartbeat of the latest batch, for background uploads that wait out a retry. */
+  #heartbeat: () => Promise<void> = async () => {}
   #failed = false
 
   constructor(
@@ -56,11 +72,8 @@ export class Archiver {
   ) {
     const c = deps.config
     this.#config = c
-    this.#needsJson =
-      c.format === 'jsonl' ||
-      c.time.field !== null ||
-      c.sortBy !== null ||
-      templateReadsFields(c.pathTemplate)
+    this.#uploadSignal = AbortSignal.any([ctx.signal, this.#epochAbort.signal])
+    this.#preparation = new RecordPreparation(c)
   }
 
   /** Runs until the process is aborted (or the bad-record policy is `fail`). */
@@ -87,6 +100,8 @@ export class Archiver {
       unsubscribe()
       await consumer.stop().catch(() => {})
       this.#dropAll()
+      // Stopped means stopped: no upload of this instance may still be writing after `run` returns.
+      await Promise.all([...this.#retired].map((queue) => queue.drained()))
       metrics.lagByArchiver.delete(this.deps.lagKey)
     }
   }
@@ -97,7 +112,8 @@ export class Archiver {
       state = {
         rotation: new FileRotation(this.#config.rotation),
         lastOffset: -1,
-        committed: undefined,
+        queuedCommit: undefined,
+        uploads: new UploadQueue(),
         lock: Promise.resolve(),
       }
       this.#partitions.set(partition, state)
@@ -115,10 +131,17 @@ export class Archiver {
   /** After a rebalance kafkajs re-reads from the committed offsets: what we buffered must go. */
   #dropAll(): void {
     this.#epoch++
+    this.#epochAbort.abort(new Abandoned('rebalanced or stopping'))
+    this.#epochAbort = new AbortController()
+    this.#uploadSignal = AbortSignal.any([this.ctx.signal, this.#epochAbort.signal])
     for (const state of this.#partitions.values()) {
-      const { rotation } = state
+      const { rotation, uploads } = state
       this.deps.budget.release(rotation.records, rotation.bytes)
       rotation.takeAll()
+      if (uploads.size > 0) {
+        this.#retired.add(uploads)
+        void uploads.drained().then(() => this.#retired.delete(uploads))
+      }
     }
     this.#partitions.clear()
   }
@@ -131,11 +154,16 @@ export class Archiver {
     if (this.#failed) throw new Error('archiver stopped by the "fail" bad-record policy')
     const epoch = this.#epoch
     const state = this.#state(partition)
+    state.uploads.throwIfFailed()
+    this.#heartbeat = control.heartbeat
     try {
-      for (const record of records) {
-        if (!control.stillOwned() || this.ctx.signal.aborted || epoch !== this.#epoch) return
+      for (const [i, record] of records.entries()) {
+        // Checked every few records (kafkajs builds a string key per check): an extra record buffered
+        // after a revocation is dropped with the rest, and nothing is stored or committed unchecked.
+        if (i % OWNERSHIP_CHECK_EVERY === 0 && !control.stillOwned()) return
+        if (this.ctx.signal.aborted || epoch !== this.#epoch) return
         if (record.offset <= state.lastOffset) continue
-        const prepared = this.#prepare(record)
+        const prepared = this.#preparation.prepare(record)
         if (prepared.kind === 'bad') {
           await this.#handleBad(partition, record, prepared.reason, control)
           state.lastOffset = record.offset
@@ -150,44 +178,16 @@ export class Archiver {
         if (mustFlush) await this.#flush(partition, state, epoch, control)
         if (this.deps.budget.over()) await this.#relieve(partition, state, epoch, control)
       }
-      // A partition with nothing buffered (say, only bad records) can commit at once.
-      if (state.rotation.isEmpty && state.lastOffset >= 0 && (state.committed ?? -1) <= state.lastOffset) {
-        await this.#commit(partition, state, state.lastOffset + 1, epoch)
+      // A partition with nothing buffered (say, only bad records) commits once its uploads are done.
+      const next = state.lastOffset + 1
+      if (state.rotation.isEmpty && state.lastOffset >= 0 && (state.queuedCommit ?? -1) < next) {
+        state.queuedCommit = next
+        state.uploads.push(() => this.#commit(partition, next, epoch).catch(ignoreAbandoned))
       }
     } catch (error) {
       if (error instanceof Abandoned) return
       throw error
     }
-  }
-
-  #prepare(record: ConsumedRecord): Prepared {
-    const c = this.#config
-    let parsed: unknown
-    if (this.#needsJson) {
-      if (record.value === null)
-        return { kind: 'bad', reason: 'null value (tombstone) where a JSON record was expected' }
-      try {
-        parsed = JSON.parse(record.value.toString('utf8'))
-      } catch (error) {
-        return { kind: 'bad', reason: `not JSON: ${error instanceof Error ? error.message : String(error)}` }
-      }
-    }
-    let timeMs = record.timestamp
-    if (c.time.field !== null) {
-      const time = parseTime(readJsonPath(parsed, c.time.field), c.time.format)
-      if (!time.ok) return { kind: 'bad', reason: `time field ${c.time.field}: ${time.reason}` }
-      timeMs = time.ms
-    }
-    const path = renderPath(c.pathTemplate, timeParts(timeMs, c.time.timeZone, c.time.granularity), parsed)
-    const value = record.value ?? Buffer.alloc(0)
-    // A JSON line must be one line: re-serialise the rare value that spans several. Otherwise copy:
-    // kafkajs hands out slices of the whole fetch response, and one kept slice keeps all of it alive
-    // (the in-flight bound would count 1 KiB while 10 MiB stay in memory).
-    const body =
-      c.format === 'jsonl' && value.includes(0x0a) ? Buffer.from(JSON.stringify(parsed)) : Buffer.from(value)
-    const sortValue = c.sortBy === null ? undefined : readJsonPath(parsed, c.sortBy)
-    const sortKey = typeof sortValue === 'number' || typeof sortValue === 'string' ? sortValue : undefined
-    return { kind: 'file', path, record: { offset: record.offset, body, timeMs, sortKey } }
   }
 
   async #handleBad(
@@ -219,44 +219,64 @@ export class Archiver {
     this.ctx.logger.info('bad record sent to the dead-letter topic', { ...where, dlqTopic })
   }
 
-  /** Uploads every open file of the partition, then commits past its last record. */
+  /**
+   * Takes every open file of the partition and queues their upload and then the commit past its last
+   * record. Waits only when the partition already has MAX_UPLOADS_PER_PARTITION uploads under way.
+   */
   async #flush(
     partition: number,
     state: PartitionState,
     epoch: number,
     control: BatchControl,
   ): Promise<void> {
-    const c = this.#config
-    const { rotation } = state
+    const { rotation, uploads } = state
     const records = rotation.records
     const bytes = rotation.bytes
     const commitAt = state.lastOffset + 1
     const files = rotation.takeAll()
-    try {
-      for (const file of files) {
-        const key = objectKey(file, c.topic, partition, c.format, c.compression)
-        const { body, metadata } = await encodeFile(file, c.format, c.compression, c.sortBy !== null)
-        await this.#retry(`upload of ${key}`, control, async () => {
-          // Checked right before the side effect: a node that lost its lease writes nothing more.
-          if (!this.ctx.isOwner()) throw new Abandoned('not the owner any more')
-          await this.deps.sink.put(key, body, metadata, this.ctx.signal)
-        })
-        this.deps.metrics.filesWritten++
-        this.deps.metrics.bytesArchived += body.length
+    state.queuedCommit = commitAt
+    uploads.push(async () => {
+      try {
+        await this.#upload(partition, files, epoch)
+        this.deps.metrics.recordsArchived += records
+        await this.#commit(partition, commitAt, epoch)
+      } catch (error) {
+        ignoreAbandoned(error)
+      } finally {
+        this.deps.budget.release(records, bytes)
       }
-      this.deps.metrics.recordsArchived += records
-      await this.#commit(partition, state, commitAt, epoch)
-    } finally {
-      this.deps.budget.release(records, bytes)
+    })
+    while (uploads.size > MAX_UPLOADS_PER_PARTITION && control.stillOwned() && !this.ctx.signal.aborted) {
+      // An upload that retries against an unreachable sink may take long: stay in the group meanwhile.
+      await settledWithin(uploads.oldest(), 1000)
+      await control.heartbeat().catch(() => {})
+    }
+    uploads.throwIfFailed()
+  }
+
+  async #upload(partition: number, files: readonly OpenFile[], epoch: number): Promise<void> {
+    const c = this.#config
+    const signal = this.#uploadSignal
+    const control = this.#uploadControl(epoch)
+    for (const file of files) {
+      const key = objectKey(file, c.topic, partition, c.format, c.compression)
+      if (!control.stillOwned()) throw new Abandoned(key)
+      const { body, metadata } = await encodeFile(file, c.format, c.compression, c.sortBy !== null)
+      await this.#retry(`upload of ${key}`, control, async () => {
+        // Checked right before the side effect: a node that lost its lease writes nothing more.
+        if (!this.ctx.isOwner()) throw new Abandoned('not the owner any more')
+        await this.deps.sink.put(key, body, metadata, signal)
+      })
+      this.deps.metrics.filesWritten++
+      this.deps.metrics.bytesArchived += body.length
     }
   }
 
-  async #commit(partition: number, state: PartitionState, offset: number, epoch: number): Promise<void> {
+  async #commit(partition: number, offset: number, epoch: number): Promise<void> {
     // After a rebalance the group re-reads from the old commit; the re-upload uses the same names.
     if (epoch !== this.#epoch || !this.ctx.isOwner()) throw new Abandoned('rebalanced or not the owner')
     try {
       await this.deps.consumer.commit(partition, offset)
-      state.committed = offset
     } catch (error) {
       this.ctx.logger.warn(
         'commit failed; the records will be read and uploaded again under the same names',
@@ -304,6 +324,7 @@ export class Archiver {
     const largest = this.#largest()
     if (largest === partition && !state.rotation.isEmpty) await this.#flush(partition, state, epoch, control)
     else this.deps.budget.relieve()
+    // Uploads give their bytes back when they are stored; until then this partition reads no further.
     while (
       this.deps.budget.over() &&
       control.stillOwned() &&
@@ -331,39 +352,36 @@ export class Archiver {
     return best
   }
 
-  #idleControl(partition: number, epoch: number): BatchControl {
+  /** For work outside a batch: owned while no rebalance or stop has ended the epoch. */
+  #uploadControl(epoch: number): BatchControl {
     return {
-      heartbeat: async () => {},
-      stillOwned: () => epoch === this.#epoch && this.#partitions.has(partition),
+      heartbeat: () => this.#heartbeat(),
+      stillOwned: () => epoch === this.#epoch && !this.ctx.signal.aborted,
     }
   }
 
-  #flushLargest(): Promise<void> {
-    const partition = this.#largest()
-    if (partition === undefined) return Promise.resolve()
+  /** Queues the upload of the partition's open files from outside a batch (timer or pressure). */
+  #flushFromOutside(partition: number, why: string): Promise<void> {
     const epoch = this.#epoch
     return this.#withLock(partition, async () => {
       const state = this.#partitions.get(partition)
       if (!state || state.rotation.isEmpty || epoch !== this.#epoch) return
-      await this.#flush(partition, state, epoch, this.#idleControl(partition, epoch))
+      await this.#flush(partition, state, epoch, this.#uploadControl(epoch))
     }).catch((error: unknown) => {
       if (!(error instanceof Abandoned))
-        this.ctx.logger.warn('early flush failed', { partition, error: String(error) })
+        this.ctx.logger.warn(`${why} failed`, { partition, error: String(error) })
     })
+  }
+
+  #flushLargest(): Promise<void> {
+    const partition = this.#largest()
+    return partition === undefined ? Promise.resolve() : this.#flushFromOutside(partition, 'early flush')
   }
 
   async #flushOld(): Promise<void> {
     const now = monotonicMs()
-    const epoch = this.#epoch
     for (const [partition, state] of this.#partitions) {
-      if (!state.rotation.tooOld(now)) continue
-      await this.#withLock(partition, async () => {
-        if (epoch !== this.#epoch || !state.rotation.tooOld(monotonicMs())) return
-        await this.#flush(partition, state, epoch, this.#idleControl(partition, epoch))
-      }).catch((error: unknown) => {
-        if (!(error instanceof Abandoned))
-          this.ctx.logger.warn('age flush failed', { partition, error: String(error) })
-      })
+      if (state.rotation.tooOld(now)) await this.#flushFromOutside(partition, 'age flush')
     }
   }
 
@@ -375,3 +393,22 @@ export class Archiver {
     }
   }
 }
+
+function ignoreAbandoned(error: unknown): void {
+  if (!(error instanceof Abandoned)) throw error
+}
+
+/** Waits for `promise` to settle, at most `ms`; clears its timer either way. */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms)
+  })
+  try {
+    await Promise.race([promise.then(noop, noop), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+function noop(): void {}

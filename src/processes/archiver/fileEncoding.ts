@@ -4,6 +4,8 @@ import type { ObjectMetadata } from '../../sinks/sink.js'
 import type { OpenFile } from './fileRotation.js'
 
 const gzip = promisify(gzipCallback)
+const MIN_GZIP_CHUNK_BYTES = 16 * 1024
+const MAX_GZIP_CHUNK_BYTES = 256 * 1024
 
 export type FileFormat = 'jsonl' | 'raw'
 export type Compression = 'gzip' | 'none'
@@ -47,21 +49,33 @@ export async function encodeFile(
   sorted: boolean,
 ): Promise<{ body: Buffer; metadata: ObjectMetadata }> {
   const records = sorted ? [...file.records].sort((a, b) => compareKeys(a.sortKey, b.sortKey)) : file.records
-  const chunks: Buffer[] = []
+  // One allocation and one copy per record: this runs on the main thread for every byte archived.
+  const framing = format === 'jsonl' ? 1 : 4
+  let size = 0
+  for (const record of records) size += record.body.length + framing
+  const plain = Buffer.allocUnsafe(size)
+  let at = 0
   for (const record of records) {
+    // TypedArray#set, not Buffer#copy: the same memcpy without Buffer's per-call argument checks.
     if (format === 'jsonl') {
-      chunks.push(record.body, Buffer.from('\n'))
+      plain.set(record.body, at)
+      at += record.body.length
+      plain[at++] = 0x0a
     } else {
-      const length = Buffer.alloc(4)
-      length.writeUInt32BE(record.body.length)
-      chunks.push(length, record.body)
+      at = plain.writeUInt32BE(record.body.length, at)
+      plain.set(record.body, at)
+      at += record.body.length
     }
   }
-  const plain = Buffer.concat(chunks)
   const contentType = format === 'jsonl' ? 'application/x-ndjson' : 'application/octet-stream'
   if (compression === 'none') return { body: plain, metadata: { contentType } }
   // Level 1: about 5x faster than zlib's default 6 for a little more size; archiving is CPU-bound.
-  return { body: await gzip(plain, { level: 1 }), metadata: { contentType, contentEncoding: 'gzip' } }
+  // Output chunks up to 256 KiB instead of zlib's 16 KiB: fewer hand-overs between the pool thread
+  // and the main thread, about 20 % faster on 5 MB files. Sized from the input (JSON shrinks about
+  // 4×) because a small file's output would otherwise keep a whole chunk alive until it is stored.
+  const chunkSize = Math.min(MAX_GZIP_CHUNK_BYTES, Math.max(MIN_GZIP_CHUNK_BYTES, plain.length >> 2))
+  const body = await gzip(plain, { level: 1, chunkSize })
+  return { body, metadata: { contentType, contentEncoding: 'gzip' } }
 }
 
 /** Reads a raw file's frames back (for tests and tools). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { decodeConfigFields } from '../../../src/coordination/state/topicConfig.js'
 import {
+  PathRenderer,
   pathSegment,
   renderPath,
   templateReadsFields,
@@ -294,4 +295,34 @@ describe('templateReadsFields', () => {
   ] as const)('%j -> %s', (template, expected) => {
     expect(templateReadsFields(template)).toBe(expected)
   })
+})
+
+describe('PathRenderer', () => {
+  const templates = [
+    'dt={date}/hr={hour}',
+    '{yyyy}/{MM}/{dd}/{HH}/{mm}',
+    'dt={date}/hr={hour}/client={$.client}/product={$.product.name}',
+    'static/{unknown}/{minute}-end',
+    'no-tokens',
+    '',
+  ]
+  const zones = ['UTC', 'Asia/Kolkata', 'America/New_York']
+  const granularities = ['minute', 'hour', 'day'] as const
+  // Across a DST change in New York and midnight in Kolkata, out of order, minutes repeated.
+  const start = Date.UTC(2024, 2, 10, 5, 50)
+  const times = Array.from({ length: 400 }, (_, i) => start + ((i * 7919) % 400) * 37_000)
+  const records = [{ client: 'acme', product: { name: 'x/y' } }, { client: 'b' }, null]
+
+  for (const template of templates)
+    for (const zone of zones)
+      for (const granularity of granularities)
+        it(`renders ${JSON.stringify(template)} in ${zone} by ${granularity} as renderPath does`, () => {
+          const renderer = new PathRenderer(template, zone, granularity)
+          times.forEach((ms, i) => {
+            const record = records[i % records.length]
+            expect(renderer.render(ms, record)).toBe(
+              renderPath(template, timeParts(ms, zone, granularity), record),
+            )
+          })
+        })
 })

@@ -1,0 +1,64 @@
+import type { TopicConfig } from '../../coordination/state/topicConfig.js'
+import type { BufferedRecord } from './fileRotation.js'
+import { PathRenderer, templateReadsFields } from './pathTemplate.js'
+import { parseTime, readJsonPath } from './recordFields.js'
+import type { ConsumedRecord } from './topicConsumer.js'
+
+/** A record ready for its file (under `path`), or the reason it is a bad record. */
+export type Prepared =
+  | { kind: 'file'; path: string; record: BufferedRecord }
+  | { kind: 'bad'; reason: string }
+
+/**
+ * Turns consumed records into what goes into a file, following one topic's config: checks and
+ * reads the JSON (only as much as the config needs), finds the record time and the output path.
+ */
+export class RecordPreparation {
+  readonly #config: TopicConfig
+  readonly #paths: PathRenderer
+  /** The value must be JSON (JSON Lines, or fields read). */
+  readonly #needsJson: boolean
+
+  constructor(config: TopicConfig) {
+    this.#config = config
+    this.#paths = new PathRenderer(config.pathTemplate, config.time.timeZone, config.time.granularity)
+    this.#needsJson =
+      config.format === 'jsonl' ||
+      config.time.field !== null ||
+      config.sortBy !== null ||
+      templateReadsFields(config.pathTemplate)
+  }
+
+  prepare(record: ConsumedRecord): Prepared {
+    const c = this.#config
+    const value = record.value
+    let parsed: unknown
+    if (this.#needsJson) {
+      if (value === null)
+        return { kind: 'bad', reason: 'null value (tombstone) where a JSON record was expected' }
+      // Parsed even when no field is read: a JSON Lines file holds only JSON. (A hand-written
+      // validator that builds nothing measured 1.5x slower than V8's JSON.parse on 1 KiB tweets.)
+      try {
+        parsed = JSON.parse(value.toString('utf8'))
+      } catch (error) {
+        return { kind: 'bad', reason: `not JSON: ${error instanceof Error ? error.message : String(error)}` }
+      }
+    }
+    let timeMs = record.timestamp
+    if (c.time.field !== null) {
+      const time = parseTime(readJsonPath(parsed, c.time.field), c.time.format)
+      if (!time.ok) return { kind: 'bad', reason: `time field ${c.time.field}: ${time.reason}` }
+      timeMs = time.ms
+    }
+    const path = this.#paths.render(timeMs, parsed)
+    // A JSON line must be one line: re-serialise the rare value that spans several. Otherwise copy:
+    // kafkajs hands out slices of the whole fetch response, and one kept slice keeps all of it alive
+    // (the in-flight bound would count 1 KiB while 10 MiB stay in memory).
+    const bytes = value ?? Buffer.alloc(0)
+    const body =
+      c.format === 'jsonl' && bytes.includes(0x0a) ? Buffer.from(JSON.stringify(parsed)) : Buffer.from(bytes)
+    const sortValue = c.sortBy === null ? undefined : readJsonPath(parsed, c.sortBy)
+    const sortKey = typeof sortValue === 'number' || typeof sortValue === 'string' ? sortValue : undefined
+    return { kind: 'file', path, record: { offset: record.offset, body, timeMs, sortKey } }
+  }
+}
