@@ -325,6 +325,40 @@ describe('the archiver', () => {
     )
   })
 
+  it('writes multi-megabyte gzip files to S3 (compressed while open) that read back record for record', async () => {
+    const topic = uniqueName('large')
+    await createTopic(topic, 2)
+    const bucket = uniqueName('large-bucket')
+    await motoS3().send(new CreateBucketCommand({ Bucket: bucket }))
+    // 2 × 3,000 records of ~1 KiB: files of 2,500 (~2.5 MB, compressed from their first MiB on) and
+    // the 500-record rests, which are compressed only when cut.
+    const messages = Array.from({ length: 6000 }, (_, i) => ({
+      partition: i % 2,
+      value: JSON.stringify({ i, text: `${i} `.repeat(250).slice(0, 1000) }),
+    }))
+    await produce(topic, messages)
+    const config = topicConfig(topic, { pathTemplate: 'all', rotation: { maxRecords: 2500, maxAgeMs: 500 } })
+    const { metrics } = runArchiver(config, `s3://${bucket}/big`, {
+      open: (url) => openSink(url, s3Options(inject('motoEndpoint'))),
+    })
+    await eventually('6,000 archived', () => (metrics.recordsArchived === 6000 ? true : undefined), 60_000)
+    const sink = openSink(`s3://${bucket}/big`, s3Options(inject('motoEndpoint')))
+    const keys = await sink.list()
+    expect(keys.sort()).toEqual(
+      [`${topic}+0+0`, `${topic}+0+2500`, `${topic}+1+0`, `${topic}+1+2500`].map((k) => `all/${k}.jsonl.gz`),
+    )
+    const lines = await readArchive(sink)
+    const byPartition = [0, 1].map((p) =>
+      lines.filter((l) => l.key.includes(`+${p}+`)).map((l) => JSON.parse(l.line) as { i: number }),
+    )
+    // In offset order inside each partition, every record once.
+    expect(byPartition[0]?.map((r) => r.i)).toEqual(Array.from({ length: 3000 }, (_, k) => 2 * k))
+    expect(byPartition[1]?.map((r) => r.i)).toEqual(Array.from({ length: 3000 }, (_, k) => 2 * k + 1))
+    expect(lines.map((l) => l.line)).toEqual(
+      expect.arrayContaining(messages.slice(0, 10).map((m) => m.value)),
+    )
+  })
+
   it('archives one topic to two sinks independently, each with its own group and offsets', async () => {
     const topic = uniqueName('two')
     await createTopic(topic, 2)

@@ -10,6 +10,7 @@ import { FileRotation, type OpenFile } from './fileRotation.js'
 import type { InFlightBudget } from './inFlightBudget.js'
 import type { ArchiveMetrics } from './metrics.js'
 import { RecordPreparation } from './recordPreparation.js'
+import { OpenFileCompression, type StreamingGzip } from './streamingGzip.js'
 import type { BatchControl, ConsumedRecord, TopicConsumer } from './topicConsumer.js'
 import { UploadQueue } from './uploadQueue.js'
 
@@ -56,6 +57,7 @@ export class Archiver {
   readonly #partitions = new Map<number, PartitionState>()
   readonly #config: TopicConfig
   readonly #preparation: RecordPreparation
+  readonly #compression: OpenFileCompression
   #epoch = 0
   /** Aborts the uploads of the current epoch when a rebalance or stop ends it. */
   #epochAbort = new AbortController()
@@ -74,6 +76,7 @@ export class Archiver {
     this.#config = c
     this.#uploadSignal = AbortSignal.any([ctx.signal, this.#epochAbort.signal])
     this.#preparation = new RecordPreparation(c)
+    this.#compression = new OpenFileCompression(c.format, c.compression === 'gzip' && c.sortBy === null)
   }
 
   /** Runs until the process is aborted (or the bad-record policy is `fail`). */
@@ -137,7 +140,7 @@ export class Archiver {
     for (const state of this.#partitions.values()) {
       const { rotation, uploads } = state
       this.deps.budget.release(rotation.records, rotation.bytes)
-      rotation.takeAll()
+      this.#compression.discard(rotation.takeAll())
       if (uploads.size > 0) {
         this.#retired.add(uploads)
         void uploads.drained().then(() => this.#retired.delete(uploads))
@@ -156,6 +159,8 @@ export class Archiver {
     const state = this.#state(partition)
     state.uploads.throwIfFailed()
     this.#heartbeat = control.heartbeat
+    // Opening time of new files (for the optional age rule): once per batch is precise enough.
+    const batchStart = monotonicMs()
     try {
       for (const [i, record] of records.entries()) {
         // Checked every few records (kafkajs builds a string key per check): an extra record buffered
@@ -171,11 +176,12 @@ export class Archiver {
         }
         if (state.rotation.spanWouldExceed(prepared.path, prepared.record.timeMs))
           await this.#flush(partition, state, epoch, control)
-        const mustFlush = state.rotation.append(prepared.path, prepared.record, monotonicMs())
+        const file = state.rotation.append(prepared.path, prepared.record, batchStart)
         this.deps.budget.add(1, prepared.record.body.length + 1)
         this.deps.metrics.recordsConsumed++
         state.lastOffset = record.offset
-        if (mustFlush) await this.#flush(partition, state, epoch, control)
+        if (state.rotation.mustFlush(file)) await this.#flush(partition, state, epoch, control)
+        else this.#compression.advance(file)
         if (this.deps.budget.over()) await this.#relieve(partition, state, epoch, control)
       }
       // A partition with nothing buffered (say, only bad records) commits once its uploads are done.
@@ -234,15 +240,17 @@ export class Archiver {
     const bytes = rotation.bytes
     const commitAt = state.lastOffset + 1
     const files = rotation.takeAll()
+    const compressed = files.map((file) => this.#compression.take(file))
     state.queuedCommit = commitAt
     uploads.push(async () => {
       try {
-        await this.#upload(partition, files, epoch)
+        await this.#upload(partition, files, compressed, epoch)
         this.deps.metrics.recordsArchived += records
         await this.#commit(partition, commitAt, epoch)
       } catch (error) {
         ignoreAbandoned(error)
       } finally {
+        for (const stream of compressed) stream?.destroy()
         this.deps.budget.release(records, bytes)
       }
     })
@@ -254,14 +262,20 @@ export class Archiver {
     uploads.throwIfFailed()
   }
 
-  async #upload(partition: number, files: readonly OpenFile[], epoch: number): Promise<void> {
+  async #upload(
+    partition: number,
+    files: readonly OpenFile[],
+    compressed: readonly (StreamingGzip | undefined)[],
+    epoch: number,
+  ): Promise<void> {
     const c = this.#config
     const signal = this.#uploadSignal
     const control = this.#uploadControl(epoch)
-    for (const file of files) {
+    for (const [i, file] of files.entries()) {
       const key = objectKey(file, c.topic, partition, c.format, c.compression)
       if (!control.stillOwned()) throw new Abandoned(key)
-      const { body, metadata } = await encodeFile(file, c.format, c.compression, c.sortBy !== null)
+      const sorted = c.sortBy !== null
+      const { body, metadata } = await encodeFile(file, c.format, c.compression, sorted, compressed[i])
       await this.#retry(`upload of ${key}`, control, async () => {
         // Checked right before the side effect: a node that lost its lease writes nothing more.
         if (!this.ctx.isOwner()) throw new Abandoned('not the owner any more')

@@ -63,8 +63,8 @@ export class FileRotation {
     return Math.max(file.maxTimeMs, timeMs) - Math.min(file.minTimeMs, timeMs) > this.rules.maxSpanMs
   }
 
-  /** Adds a record; returns true when its file reached maxBytes or maxRecords (flush now). */
-  append(path: string, record: BufferedRecord, now: number): boolean {
+  /** Adds a record; returns its file (see `mustFlush`). */
+  append(path: string, record: BufferedRecord, now: number): OpenFile {
     let file = this.#files.get(path)
     if (!file) {
       file = {
@@ -84,6 +84,11 @@ export class FileRotation {
     file.maxTimeMs = Math.max(file.maxTimeMs, record.timeMs)
     this.#bytes += record.body.length + 1
     this.#records++
+    return file
+  }
+
+  /** True when `file` reached maxBytes, maxRecords or maxSpanMs: flush now. */
+  mustFlush(file: OpenFile): boolean {
     return (
       file.bytes >= this.rules.maxBytes ||
       file.records.length >= this.rules.maxRecords ||

@@ -6,6 +6,11 @@ import {
   type RotationRules,
 } from '../../../src/processes/archiver/fileRotation.js'
 
+/** Appends and says whether the rotation wants the file flushed, as the archiver asks. */
+function addAndCheck(rotation: FileRotation, path: string, record: BufferedRecord, now: number): boolean {
+  return rotation.mustFlush(rotation.append(path, record, now))
+}
+
 const unlimited: RotationRules = {
   maxBytes: Number.MAX_SAFE_INTEGER,
   maxRecords: Number.MAX_SAFE_INTEGER,
@@ -32,22 +37,22 @@ describe('FileRotation', () => {
 
   it('asks for a flush exactly when a file reaches maxRecords', () => {
     const rotation = new FileRotation(rules({ maxRecords: 3 }))
-    expect(rotation.append('p', rec(0), 0)).toBe(false)
-    expect(rotation.append('p', rec(1), 0)).toBe(false)
-    expect(rotation.append('p', rec(2), 0)).toBe(true)
+    expect(addAndCheck(rotation, 'p', rec(0), 0)).toBe(false)
+    expect(addAndCheck(rotation, 'p', rec(1), 0)).toBe(false)
+    expect(addAndCheck(rotation, 'p', rec(2), 0)).toBe(true)
     expect(rotation.records).toBe(3)
   })
 
   it('with maxRecords 1 asks for a flush on every record', () => {
     const rotation = new FileRotation(rules({ maxRecords: 1 }))
-    expect(rotation.append('p', rec(0), 0)).toBe(true)
+    expect(addAndCheck(rotation, 'p', rec(0), 0)).toBe(true)
   })
 
   it('counts each record as its body plus one newline byte', () => {
     const rotation = new FileRotation(rules({ maxBytes: 10 }))
-    expect(rotation.append('p', rec(0, 'abcd'), 0)).toBe(false) // 5
+    expect(addAndCheck(rotation, 'p', rec(0, 'abcd'), 0)).toBe(false) // 5
     expect(rotation.bytes).toBe(5)
-    expect(rotation.append('p', rec(1, 'efgh'), 0)).toBe(true) // 10: reaches the bound
+    expect(addAndCheck(rotation, 'p', rec(1, 'efgh'), 0)).toBe(true) // 10: reaches the bound
     expect(rotation.bytes).toBe(10)
     const [file] = rotation.takeAll()
     expect(file?.bytes).toBe(10)
@@ -55,20 +60,20 @@ describe('FileRotation', () => {
 
   it('asks for a flush on the byte bound only once it is reached', () => {
     const below = new FileRotation(rules({ maxBytes: 10 }))
-    expect(below.append('p', rec(0, '12345678'), 0)).toBe(false) // 9
+    expect(addAndCheck(below, 'p', rec(0, '12345678'), 0)).toBe(false) // 9
     const exact = new FileRotation(rules({ maxBytes: 10 }))
-    expect(exact.append('p', rec(0, '123456789'), 0)).toBe(true) // 10
+    expect(addAndCheck(exact, 'p', rec(0, '123456789'), 0)).toBe(true) // 10
     const empty = new FileRotation(rules({ maxBytes: 2 }))
-    expect(empty.append('p', rec(0, ''), 0)).toBe(false) // 1
-    expect(empty.append('p', rec(1, ''), 0)).toBe(true) // 2
+    expect(addAndCheck(empty, 'p', rec(0, ''), 0)).toBe(false) // 1
+    expect(addAndCheck(empty, 'p', rec(1, ''), 0)).toBe(true) // 2
   })
 
   it('asks for a flush when the span of record times reaches maxSpanMs', () => {
     const rotation = new FileRotation(rules({ maxSpanMs: 1000 }))
-    expect(rotation.append('p', rec(0, 'x', 5000), 0)).toBe(false)
-    expect(rotation.append('p', rec(1, 'x', 5999), 0)).toBe(false) // span 999
-    expect(rotation.append('p', rec(2, 'x', 5500), 0)).toBe(false) // inside the span
-    expect(rotation.append('p', rec(3, 'x', 6000), 0)).toBe(true) // span 1000
+    expect(addAndCheck(rotation, 'p', rec(0, 'x', 5000), 0)).toBe(false)
+    expect(addAndCheck(rotation, 'p', rec(1, 'x', 5999), 0)).toBe(false) // span 999
+    expect(addAndCheck(rotation, 'p', rec(2, 'x', 5500), 0)).toBe(false) // inside the span
+    expect(addAndCheck(rotation, 'p', rec(3, 'x', 6000), 0)).toBe(true) // span 1000
     const [file] = rotation.takeAll()
     expect(file?.minTimeMs).toBe(5000)
     expect(file?.maxTimeMs).toBe(6000)
@@ -76,9 +81,9 @@ describe('FileRotation', () => {
 
   it('measures the span in both directions (a record older than the first)', () => {
     const rotation = new FileRotation(rules({ maxSpanMs: 1000 }))
-    expect(rotation.append('p', rec(0, 'x', 5000), 0)).toBe(false)
-    expect(rotation.append('p', rec(1, 'x', 4001), 0)).toBe(false) // span 999
-    expect(rotation.append('p', rec(2, 'x', 4000), 0)).toBe(true) // span 1000
+    expect(addAndCheck(rotation, 'p', rec(0, 'x', 5000), 0)).toBe(false)
+    expect(addAndCheck(rotation, 'p', rec(1, 'x', 4001), 0)).toBe(false) // span 999
+    expect(addAndCheck(rotation, 'p', rec(2, 'x', 4000), 0)).toBe(true) // span 1000
     const [file] = rotation.takeAll()
     expect(file?.minTimeMs).toBe(4000)
     expect(file?.maxTimeMs).toBe(5000)
@@ -86,8 +91,8 @@ describe('FileRotation', () => {
 
   it('does not use the wall clock for the span', () => {
     const rotation = new FileRotation(rules({ maxSpanMs: 1000 }))
-    expect(rotation.append('p', rec(0, 'x', 5000), 0)).toBe(false)
-    expect(rotation.append('p', rec(1, 'x', 5000), 1_000_000)).toBe(false)
+    expect(addAndCheck(rotation, 'p', rec(0, 'x', 5000), 0)).toBe(false)
+    expect(addAndCheck(rotation, 'p', rec(1, 'x', 5000), 1_000_000)).toBe(false)
   })
 
   it('keeps one file per path, each with its first record offset as startOffset', () => {
@@ -118,20 +123,20 @@ describe('FileRotation', () => {
 
   it('applies the bounds per file, not to the partition total', () => {
     const rotation = new FileRotation(rules({ maxRecords: 2, maxBytes: 6 }))
-    expect(rotation.append('a', rec(0, 'xx'), 0)).toBe(false) // a: 1 record, 3 bytes
-    expect(rotation.append('b', rec(1, 'xx'), 0)).toBe(false) // b: 1 record, 3 bytes; total 2, 6
+    expect(addAndCheck(rotation, 'a', rec(0, 'xx'), 0)).toBe(false) // a: 1 record, 3 bytes
+    expect(addAndCheck(rotation, 'b', rec(1, 'xx'), 0)).toBe(false) // b: 1 record, 3 bytes; total 2, 6
     expect(rotation.records).toBe(2)
     expect(rotation.bytes).toBe(6)
-    expect(rotation.append('a', rec(2, 'x'), 0)).toBe(true) // a: 2 records
+    expect(addAndCheck(rotation, 'a', rec(2, 'x'), 0)).toBe(true) // a: 2 records
   })
 
   it('applies the span per file', () => {
     const rotation = new FileRotation(rules({ maxSpanMs: 1000 }))
-    expect(rotation.append('a', rec(0, 'x', 0), 0)).toBe(false)
-    expect(rotation.append('b', rec(1, 'x', 5000), 0)).toBe(false)
-    expect(rotation.append('a', rec(2, 'x', 999), 0)).toBe(false)
-    expect(rotation.append('b', rec(3, 'x', 5999), 0)).toBe(false)
-    expect(rotation.append('b', rec(4, 'x', 6000), 0)).toBe(true)
+    expect(addAndCheck(rotation, 'a', rec(0, 'x', 0), 0)).toBe(false)
+    expect(addAndCheck(rotation, 'b', rec(1, 'x', 5000), 0)).toBe(false)
+    expect(addAndCheck(rotation, 'a', rec(2, 'x', 999), 0)).toBe(false)
+    expect(addAndCheck(rotation, 'b', rec(3, 'x', 5999), 0)).toBe(false)
+    expect(addAndCheck(rotation, 'b', rec(4, 'x', 6000), 0)).toBe(true)
   })
 
   it('takeAll empties everything and resets the counters; new files start at the next offset', () => {
@@ -146,7 +151,7 @@ describe('FileRotation', () => {
     expect(rotation.takeAll()).toEqual([])
 
     // The per-file counts start again too: one record in 'a' is below maxRecords 2.
-    expect(rotation.append('a', rec(7, 'q'), 50)).toBe(false)
+    expect(addAndCheck(rotation, 'a', rec(7, 'q'), 50)).toBe(false)
     expect(rotation.records).toBe(1)
     expect(rotation.bytes).toBe(2)
     const [file] = rotation.takeAll()
@@ -213,8 +218,8 @@ describe('FileRotation', () => {
 
     it('does not affect what append returns', () => {
       const rotation = new FileRotation(rules({ maxAgeMs: 1 }))
-      expect(rotation.append('a', rec(0), 0)).toBe(false)
-      expect(rotation.append('a', rec(1), 1_000_000)).toBe(false)
+      expect(addAndCheck(rotation, 'a', rec(0), 0)).toBe(false)
+      expect(addAndCheck(rotation, 'a', rec(1), 1_000_000)).toBe(false)
     })
   })
 
@@ -230,7 +235,7 @@ describe('FileRotation', () => {
     const body = Buffer.from('{"n":1}')
     let flushes = 0
     for (let offset = 0; offset < 100_000; offset++) {
-      if (rotation.append('p', { offset, body, timeMs: 0, sortKey: undefined }, 0)) flushes++
+      if (addAndCheck(rotation, 'p', { offset, body, timeMs: 0, sortKey: undefined }, 0)) flushes++
     }
     expect(flushes).toBe(1)
     expect(rotation.records).toBe(100_000)

@@ -1,0 +1,99 @@
+import { createGzip, type Gzip } from 'node:zlib'
+import { type FileFormat, frameRecords, GZIP_LEVEL, MAX_GZIP_CHUNK_BYTES } from './fileEncoding.js'
+import type { OpenFile } from './fileRotation.js'
+
+/**
+ * One gzip stream fed with a file's records while the file is still open. When the file is cut only
+ * its newest records are left to compress, so the upload starts at once instead of waiting for the
+ * whole file (the main cost at the end of a burst, when every partition cuts its file together).
+ * The result is one ordinary gzip member, byte for byte what compressing the whole file gives.
+ */
+export class StreamingGzip {
+  readonly #gzip: Gzip
+  readonly #output: Buffer[] = []
+  readonly #ended: Promise<void>
+  #records = 0
+  #bytes = 0
+
+  constructor() {
+    this.#gzip = createGzip({ level: GZIP_LEVEL, chunkSize: MAX_GZIP_CHUNK_BYTES })
+    this.#gzip.on('data', (chunk: Buffer) => this.#output.push(chunk))
+    this.#ended = new Promise((resolve, reject) => {
+      this.#gzip.once('end', resolve)
+      this.#gzip.once('error', reject)
+    })
+    // Observed in finish(); a stream that is only destroyed must not raise an unhandled rejection.
+    this.#ended.catch(() => {})
+  }
+
+  /** Records of the file written so far (the first ones, in order). */
+  get recordsWritten(): number {
+    return this.#records
+  }
+
+  /** The file's `bytes` counted when the last records were written. */
+  get bytesWritten(): number {
+    return this.#bytes
+  }
+
+  write(plain: Buffer, records: number, fileBytes: number): void {
+    // No wait for the stream to drain: what it queues is the file's own records, already counted by
+    // the in-flight budget.
+    this.#gzip.write(plain)
+    this.#records += records
+    this.#bytes = fileBytes
+  }
+
+  /** Compresses `rest` and ends the stream; the whole gzip file. */
+  async finish(rest: Buffer): Promise<Buffer> {
+    this.#gzip.end(rest)
+    await this.#ended
+    return Buffer.concat(this.#output)
+  }
+
+  destroy(): void {
+    this.#gzip.destroy()
+  }
+}
+
+/** Bytes of new records that make a compression step: large enough that the stream is cheap to feed. */
+const STEP_BYTES = 1024 * 1024
+
+/**
+ * The streams of an archiver's open files. Only gzip files that are not sorted are compressed early
+ * (a sorted file's order is known only when it is cut), and only once a file holds a step of records,
+ * so a partition with a small file costs no zlib state.
+ */
+export class OpenFileCompression {
+  readonly #streams = new Map<OpenFile, StreamingGzip>()
+
+  constructor(
+    private readonly format: FileFormat,
+    private readonly enabled: boolean,
+  ) {}
+
+  /** After records were added to `file`: compresses the newest ones once they make a step. */
+  advance(file: OpenFile): void {
+    if (!this.enabled) return
+    let stream = this.#streams.get(file)
+    if (file.bytes - (stream?.bytesWritten ?? 0) < STEP_BYTES) return
+    if (!stream) {
+      stream = new StreamingGzip()
+      this.#streams.set(file, stream)
+    }
+    const records = file.records.slice(stream.recordsWritten)
+    stream.write(frameRecords(records, this.format), records.length, file.bytes)
+  }
+
+  /** The file's stream, if it has one; the caller owns it from now on (finish or destroy it). */
+  take(file: OpenFile): StreamingGzip | undefined {
+    const stream = this.#streams.get(file)
+    this.#streams.delete(file)
+    return stream
+  }
+
+  /** Drops the streams of files that will not be written (a rebalance dropped them). */
+  discard(files: readonly OpenFile[]): void {
+    for (const file of files) this.take(file)?.destroy()
+  }
+}

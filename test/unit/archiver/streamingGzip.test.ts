@@ -1,0 +1,61 @@
+import { gunzipSync } from 'node:zlib'
+import { describe, expect, it } from 'vitest'
+import { decodeRawFrames, encodeFile, type FileFormat } from '../../../src/processes/archiver/fileEncoding.js'
+import { type BufferedRecord, FileRotation } from '../../../src/processes/archiver/fileRotation.js'
+import { OpenFileCompression } from '../../../src/processes/archiver/streamingGzip.js'
+
+/** A JSON record of about 1 KiB whose text varies, so that gzip has real work. */
+function record(offset: number): BufferedRecord {
+  const text = `${offset} `.repeat(200).slice(0, 1000)
+  return { offset, body: Buffer.from(JSON.stringify({ offset, text })), timeMs: 0, sortKey: undefined }
+}
+
+const rules = { maxBytes: 64 * 1024 * 1024, maxRecords: 1_000_000, maxSpanMs: 3_600_000, maxAgeMs: null }
+
+/** Fills one open file with `count` records, advancing the compression after each, as the archiver does. */
+function fill(compression: OpenFileCompression, count: number) {
+  const rotation = new FileRotation(rules)
+  for (let offset = 0; offset < count; offset++) {
+    const file = rotation.append('p', record(offset), 0)
+    compression.advance(file)
+  }
+  const [file] = rotation.takeAll()
+  if (!file) throw new Error('no open file')
+  return file
+}
+
+describe('OpenFileCompression', () => {
+  it.each(['jsonl', 'raw'] as FileFormat[])(
+    'compresses a %s file while it is open into the same bytes as compressing it whole',
+    async (format) => {
+      const compression = new OpenFileCompression(format, true)
+      const file = fill(compression, 3000) // about 3 MB: two steps early, the rest at the end
+      const stream = compression.take(file)
+      expect(stream?.recordsWritten).toBeGreaterThan(1000)
+      expect(stream?.recordsWritten).toBeLessThan(3000)
+      const streamed = await encodeFile(file, format, 'gzip', false, stream)
+      const whole = await encodeFile(file, format, 'gzip', false)
+      expect(streamed.metadata).toEqual(whole.metadata)
+      expect(gunzipSync(streamed.body).equals(gunzipSync(whole.body))).toBe(true)
+      expect(streamed.body.equals(whole.body)).toBe(true)
+      const plain = gunzipSync(streamed.body)
+      const bodies =
+        format === 'jsonl' ? plain.toString().split('\n').slice(0, -1) : decodeRawFrames(plain).map(String)
+      expect(bodies).toEqual(file.records.map((r) => r.body.toString()))
+    },
+  )
+
+  it('keeps no stream for a small file, nor when disabled (sorted or uncompressed files)', () => {
+    const small = new OpenFileCompression('jsonl', true)
+    expect(small.take(fill(small, 100))).toBeUndefined()
+    const disabled = new OpenFileCompression('jsonl', false)
+    expect(disabled.take(fill(disabled, 3000))).toBeUndefined()
+  })
+
+  it('discards the stream of a dropped file', () => {
+    const compression = new OpenFileCompression('jsonl', true)
+    const file = fill(compression, 2000)
+    compression.discard([file])
+    expect(compression.take(file)).toBeUndefined()
+  })
+})
