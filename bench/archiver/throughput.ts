@@ -1,14 +1,15 @@
 // Archive throughput against a plain kafkajs consumer on the same data.
 //
 //   npm run bench:archiver -- throughput [--records 200000] [--partitions 8] [--reps 3]
-//        [--max-records 50000] [--max-bytes 67108864] [--max-age-ms 1000 | --no-max-age]
-//        [--in-flight-bytes 67108864]
+//        [--max-records 5000] [--max-bytes 67108864] [--max-age-ms 1000] [--in-flight-bytes 268435456]
 //        [--no-uncompressed] [--profile] [--keep-logs]
 //
 // Produces N fake tweets of 1 KiB once to a topic on a fresh local broker, then alternates, on that
 // same data: a plain kafkajs 2.2.4 consumer that only counts (new group, fromBeginning), and one kdp
 // archiver instance (JSON Lines, gzip, default path template from the record timestamp, file sink)
-// until every record is archived; and, to show what gzip costs, the same archiver with
+// until every record is archived. Files are cut by record count (5,000 ≈ 5 MB, deterministic: the
+// exactly-once setting) and the node's default in-flight bound (256 MiB) applies; `--max-age-ms`
+// adds the wall-clock rule, which then decides when the last files of a run are written; and, to show what gzip costs, the same archiver with
 // `compression: none`. Each run is its own OS process running compiled JS, with its own
 // fresh consumer group. `--profile` adds one kdp run with a V8 CPU profile of its main thread
 // (from `go` to done) and stand-alone timings of the archiver's per-record and per-file steps. Raw results: bench/results/archiver-throughput.json.
@@ -62,8 +63,8 @@ function parseArgs(argv: readonly string[]): Options {
     records: 200_000,
     partitions: 8,
     reps: 3,
-    rotation: { maxRecords: 50_000, maxBytes: 64 * MiB, maxAgeMs: 1000 },
-    inFlightBytes: 64 * MiB,
+    rotation: { maxRecords: 5000, maxBytes: 64 * MiB, maxAgeMs: null },
+    inFlightBytes: 256 * MiB,
     uncompressed: true,
     profile: false,
     keepLogs: false,
@@ -136,6 +137,7 @@ async function stepTimings(): Promise<Record<string, number>> {
     minTimeMs: baseTimestamp,
     maxTimeMs: baseTimestamp,
     openedAt: 0,
+    count,
   }
   const plain = Buffer.concat(values.flatMap((v) => [v, Buffer.from('\n')]))
   const concatMs = time(() => {

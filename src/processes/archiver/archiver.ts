@@ -1,3 +1,4 @@
+import type { LimitFunction } from 'p-limit'
 import { monotonicMs } from '../../coordination/lease.js'
 import type { ProcessContext } from '../../coordination/process.js'
 import type { TopicConfig } from '../../coordination/state/topicConfig.js'
@@ -27,6 +28,8 @@ export interface ArchiverDeps {
   readonly consumer: TopicConsumer
   readonly deadLetters: DeadLetters
   readonly budget: InFlightBudget
+  /** Node-wide limit on files being encoded at once (each holds a copy of its bytes meanwhile). */
+  readonly encodeSlots: LimitFunction
   readonly metrics: ArchiveMetrics
   /** Key under which this archiver's group lag is reported. */
   readonly lagKey: string
@@ -76,7 +79,11 @@ export class Archiver {
     this.#config = c
     this.#uploadSignal = AbortSignal.any([ctx.signal, this.#epochAbort.signal])
     this.#preparation = new RecordPreparation(c)
-    this.#compression = new OpenFileCompression(c.format, c.compression === 'gzip' && c.sortBy === null)
+    this.#compression = new OpenFileCompression(
+      c.format,
+      c.compression === 'gzip' && c.sortBy === null,
+      deps.budget,
+    )
   }
 
   /** Runs until the process is aborted (or the bad-record policy is `fail`). */
@@ -243,15 +250,17 @@ export class Archiver {
     const compressed = files.map((file) => this.#compression.take(file))
     state.queuedCommit = commitAt
     uploads.push(async () => {
+      // What the budget counts for this flush until it is done (see #upload).
+      const held = { bytes }
       try {
-        await this.#upload(partition, files, compressed, epoch)
+        await this.#upload(partition, files, compressed, epoch, held)
         this.deps.metrics.recordsArchived += records
         await this.#commit(partition, commitAt, epoch)
       } catch (error) {
         ignoreAbandoned(error)
       } finally {
         for (const stream of compressed) stream?.destroy()
-        this.deps.budget.release(records, bytes)
+        this.deps.budget.release(records, held.bytes)
       }
     })
     while (uploads.size > MAX_UPLOADS_PER_PARTITION && control.stillOwned() && !this.ctx.signal.aborted) {
@@ -267,7 +276,9 @@ export class Archiver {
     files: readonly OpenFile[],
     compressed: readonly (StreamingGzip | undefined)[],
     epoch: number,
+    held: { bytes: number },
   ): Promise<void> {
+    const { budget } = this.deps
     const c = this.#config
     const signal = this.#uploadSignal
     const control = this.#uploadControl(epoch)
@@ -275,12 +286,21 @@ export class Archiver {
       const key = objectKey(file, c.topic, partition, c.format, c.compression)
       if (!control.stillOwned()) throw new Abandoned(key)
       const sorted = c.sortBy !== null
-      const { body, metadata } = await encodeFile(file, c.format, c.compression, sorted, compressed[i])
+      const { body, metadata } = await this.deps.encodeSlots(() =>
+        encodeFile(file, c.format, c.compression, sorted, compressed[i]),
+      )
+      // The records are in the body now: let them go, and count the body until it is stored instead.
+      file.records.length = 0
+      budget.release(0, file.bytes)
+      budget.add(0, body.length)
+      held.bytes += body.length - file.bytes
       await this.#retry(`upload of ${key}`, control, async () => {
         // Checked right before the side effect: a node that lost its lease writes nothing more.
         if (!this.ctx.isOwner()) throw new Abandoned('not the owner any more')
         await this.deps.sink.put(key, body, metadata, signal)
       })
+      budget.release(0, body.length)
+      held.bytes -= body.length
       this.deps.metrics.filesWritten++
       this.deps.metrics.bytesArchived += body.length
     }

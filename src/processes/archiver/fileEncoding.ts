@@ -55,7 +55,7 @@ export async function encodeFile(
   const contentType = format === 'jsonl' ? 'application/x-ndjson' : 'application/octet-stream'
   if (compressed) {
     // The file was compressed while it was open: only its newest records are left.
-    const body = await compressed.finish(frameRecords(file.records.slice(compressed.recordsWritten), format))
+    const body = await compressed.finish(frameRecords(file.records, format))
     return { body, metadata: { contentType, contentEncoding: 'gzip' } }
   }
   const records = sorted ? [...file.records].sort((a, b) => compareKeys(a.sortKey, b.sortKey)) : file.records

@@ -13,7 +13,10 @@ export interface OpenFile {
   readonly path: string
   /** Offset of its first record: part of its name, so a re-upload replaces the same object. */
   readonly startOffset: number
+  /** Records not yet handed to a compressor (all of them unless the file is compressed while open). */
   readonly records: BufferedRecord[]
+  /** Records appended, including any already compressed. */
+  count: number
   bytes: number
   minTimeMs: number
   maxTimeMs: number
@@ -71,6 +74,7 @@ export class FileRotation {
         path,
         startOffset: record.offset,
         records: [],
+        count: 0,
         bytes: 0,
         minTimeMs: record.timeMs,
         maxTimeMs: record.timeMs,
@@ -79,6 +83,7 @@ export class FileRotation {
       this.#files.set(path, file)
     }
     file.records.push(record)
+    file.count++
     file.bytes += record.body.length + 1
     file.minTimeMs = Math.min(file.minTimeMs, record.timeMs)
     file.maxTimeMs = Math.max(file.maxTimeMs, record.timeMs)
@@ -91,7 +96,7 @@ export class FileRotation {
   mustFlush(file: OpenFile): boolean {
     return (
       file.bytes >= this.rules.maxBytes ||
-      file.records.length >= this.rules.maxRecords ||
+      file.count >= this.rules.maxRecords ||
       file.maxTimeMs - file.minTimeMs >= this.rules.maxSpanMs
     )
   }

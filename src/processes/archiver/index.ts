@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os'
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs'
+import pLimit from 'p-limit'
 import { applyKafkajsIdleFix } from '../../kafkajsIdleFix.js'
 import type { Logger } from '../../logging.js'
 import type { Sink } from '../../sinks/sink.js'
@@ -53,6 +55,10 @@ export function createArchiverFactory(options: ArchiverFactoryOptions): Archiver
   const sinks = new Map<string, Sink>()
   const deadLetters = new DeadLetters(kafka)
   const budget = new InFlightBudget(options.maxMessagesInFlight, options.maxBytesInFlight)
+  // A file being encoded holds a second, uncounted copy of its bytes plus zlib's state (~0.3 MiB):
+  // with hundreds of partitions flushing at once that was ~130 MiB beyond the bound. zlib runs on
+  // libuv's 4 pool threads, so more than that many at once only wait there holding memory.
+  const encodeSlots = pLimit(Math.min(4, availableParallelism()))
   return (config, sinkSpec, index) => async (ctx) => {
     let sink = sinks.get(sinkSpec.url)
     if (!sink) {
@@ -74,6 +80,7 @@ export function createArchiverFactory(options: ArchiverFactoryOptions): Archiver
         consumer: kafkajsTopicConsumer(kafka, groupId, config.topic),
         deadLetters,
         budget,
+        encodeSlots,
         metrics: options.metrics,
         lagKey: groupId,
       },

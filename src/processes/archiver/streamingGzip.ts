@@ -1,6 +1,15 @@
 import { createGzip, type Gzip } from 'node:zlib'
-import { type FileFormat, frameRecords, GZIP_LEVEL, MAX_GZIP_CHUNK_BYTES } from './fileEncoding.js'
+import { type FileFormat, frameRecords, GZIP_LEVEL } from './fileEncoding.js'
 import type { OpenFile } from './fileRotation.js'
+import type { InFlightBudget } from './inFlightBudget.js'
+
+/** Output chunk of a stream: one is allocated per stream, so kept small. */
+const STREAM_CHUNK_BYTES = 64 * 1024
+/**
+ * Memory of one open stream, counted by the in-flight budget: zlib's deflate state at level 1
+ * ((1 << (windowBits + 2)) + (1 << (memLevel + 9)) = 256 KiB) and its output chunk.
+ */
+export const STREAM_MEMORY_BYTES = 256 * 1024 + STREAM_CHUNK_BYTES
 
 /**
  * One gzip stream fed with a file's records while the file is still open. When the file is cut only
@@ -14,9 +23,12 @@ export class StreamingGzip {
   readonly #ended: Promise<void>
   #records = 0
   #bytes = 0
+  #onRelease: (() => void) | undefined
 
-  constructor() {
-    this.#gzip = createGzip({ level: GZIP_LEVEL, chunkSize: MAX_GZIP_CHUNK_BYTES })
+  /** `onRelease` runs once, when the stream has finished or was destroyed. */
+  constructor(onRelease?: () => void) {
+    this.#onRelease = onRelease
+    this.#gzip = createGzip({ level: GZIP_LEVEL, chunkSize: STREAM_CHUNK_BYTES })
     this.#gzip.on('data', (chunk: Buffer) => this.#output.push(chunk))
     this.#ended = new Promise((resolve, reject) => {
       this.#gzip.once('end', resolve)
@@ -46,13 +58,24 @@ export class StreamingGzip {
 
   /** Compresses `rest` and ends the stream; the whole gzip file. */
   async finish(rest: Buffer): Promise<Buffer> {
-    this.#gzip.end(rest)
-    await this.#ended
-    return Buffer.concat(this.#output)
+    try {
+      this.#gzip.end(rest)
+      await this.#ended
+      return Buffer.concat(this.#output)
+    } finally {
+      this.#release()
+    }
   }
 
   destroy(): void {
     this.#gzip.destroy()
+    this.#release()
+  }
+
+  #release(): void {
+    const onRelease = this.#onRelease
+    this.#onRelease = undefined
+    onRelease?.()
   }
 }
 
@@ -70,6 +93,8 @@ export class OpenFileCompression {
   constructor(
     private readonly format: FileFormat,
     private readonly enabled: boolean,
+    /** Counts each stream's own memory while it is open (the records are counted as they come). */
+    private readonly budget?: InFlightBudget,
   ) {}
 
   /** After records were added to `file`: compresses the newest ones once they make a step. */
@@ -78,10 +103,13 @@ export class OpenFileCompression {
     let stream = this.#streams.get(file)
     if (file.bytes - (stream?.bytesWritten ?? 0) < STEP_BYTES) return
     if (!stream) {
-      stream = new StreamingGzip()
+      const budget = this.budget
+      budget?.add(0, STREAM_MEMORY_BYTES)
+      stream = new StreamingGzip(() => budget?.release(0, STREAM_MEMORY_BYTES))
       this.#streams.set(file, stream)
     }
-    const records = file.records.slice(stream.recordsWritten)
+    // Compressed records leave the file: it holds them compressed (about a quarter) from now on.
+    const records = file.records.splice(0)
     stream.write(frameRecords(records, this.format), records.length, file.bytes)
   }
 

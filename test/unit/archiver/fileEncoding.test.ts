@@ -22,6 +22,7 @@ function file(records: BufferedRecord[], path = 'dt=2024-03-10/hr=14', startOffs
     minTimeMs: 0,
     maxTimeMs: 0,
     openedAt: 0,
+    count: records.length,
   }
 }
 

@@ -2,7 +2,8 @@ import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { decodeRawFrames, encodeFile, type FileFormat } from '../../../src/processes/archiver/fileEncoding.js'
 import { type BufferedRecord, FileRotation } from '../../../src/processes/archiver/fileRotation.js'
-import { OpenFileCompression } from '../../../src/processes/archiver/streamingGzip.js'
+import { InFlightBudget } from '../../../src/processes/archiver/inFlightBudget.js'
+import { OpenFileCompression, STREAM_MEMORY_BYTES } from '../../../src/processes/archiver/streamingGzip.js'
 
 /** A JSON record of about 1 KiB whose text varies, so that gzip has real work. */
 function record(offset: number): BufferedRecord {
@@ -24,6 +25,10 @@ function fill(compression: OpenFileCompression, count: number) {
   return file
 }
 
+/** The same records, kept by the test (the file gives compressed ones away). */
+const expectedBodies = (count: number) =>
+  Array.from({ length: count }, (_, offset) => record(offset).body.toString())
+
 describe('OpenFileCompression', () => {
   it.each(['jsonl', 'raw'] as FileFormat[])(
     'compresses a %s file while it is open into the same bytes as compressing it whole',
@@ -33,15 +38,19 @@ describe('OpenFileCompression', () => {
       const stream = compression.take(file)
       expect(stream?.recordsWritten).toBeGreaterThan(1000)
       expect(stream?.recordsWritten).toBeLessThan(3000)
+      // What was compressed left the file (its memory is the compressed bytes now).
+      expect(file.count).toBe(3000)
+      expect(file.records).toHaveLength(3000 - (stream?.recordsWritten ?? 0))
       const streamed = await encodeFile(file, format, 'gzip', false, stream)
-      const whole = await encodeFile(file, format, 'gzip', false)
+      const allRecords = Array.from({ length: 3000 }, (_, offset) => record(offset))
+      const whole = await encodeFile({ ...file, records: allRecords }, format, 'gzip', false)
       expect(streamed.metadata).toEqual(whole.metadata)
       expect(gunzipSync(streamed.body).equals(gunzipSync(whole.body))).toBe(true)
       expect(streamed.body.equals(whole.body)).toBe(true)
       const plain = gunzipSync(streamed.body)
       const bodies =
         format === 'jsonl' ? plain.toString().split('\n').slice(0, -1) : decodeRawFrames(plain).map(String)
-      expect(bodies).toEqual(file.records.map((r) => r.body.toString()))
+      expect(bodies).toEqual(expectedBodies(3000))
     },
   )
 
@@ -57,5 +66,20 @@ describe('OpenFileCompression', () => {
     const file = fill(compression, 2000)
     compression.discard([file])
     expect(compression.take(file)).toBeUndefined()
+  })
+
+  it("counts each open stream's own memory in the budget until it is finished or destroyed", async () => {
+    const budget = new InFlightBudget(1_000_000, 1024 ** 3)
+    const compression = new OpenFileCompression('jsonl', true, budget)
+    const first = fill(compression, 2000)
+    const second = fill(compression, 2000)
+    expect(budget.bytes).toBe(2 * STREAM_MEMORY_BYTES)
+    const stream = compression.take(first)
+    await encodeFile(first, 'jsonl', 'gzip', false, stream)
+    expect(budget.bytes).toBe(STREAM_MEMORY_BYTES)
+    stream?.destroy() // after finish: nothing more to give back
+    expect(budget.bytes).toBe(STREAM_MEMORY_BYTES)
+    compression.discard([second])
+    expect(budget.bytes).toBe(0)
   })
 })
