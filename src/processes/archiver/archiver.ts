@@ -4,13 +4,13 @@ import type { ProcessContext } from '../../coordination/process.js'
 import type { TopicConfig } from '../../coordination/state/topicConfig.js'
 import type { Sink } from '../../sinks/sink.js'
 import { sleep } from '../../sleep.js'
-import { backoffDelay } from '../supervision.js'
 import type { DeadLetters } from './deadLetters.js'
 import { encodeFile, objectKey } from './fileEncoding.js'
 import { FileRotation, type OpenFile } from './fileRotation.js'
 import type { InFlightBudget } from './inFlightBudget.js'
 import type { ArchiveMetrics } from './metrics.js'
 import { RecordPreparation } from './recordPreparation.js'
+import { Abandoned, ignoreAbandoned, retryUntilDone, settledWithin } from './retry.js'
 import { OpenFileCompression, type StreamingGzip } from './streamingGzip.js'
 import type { BatchControl, ConsumedRecord, TopicConsumer } from './topicConsumer.js'
 import { UploadQueue } from './uploadQueue.js'
@@ -34,9 +34,6 @@ export interface ArchiverDeps {
   /** Key under which this archiver's group lag is reported. */
   readonly lagKey: string
 }
-
-/** Thrown to abandon work on a partition this archiver no longer owns; nothing is committed. */
-class Abandoned extends Error {}
 
 interface PartitionState {
   readonly rotation: FileRotation
@@ -323,29 +320,15 @@ export class Archiver {
     }
   }
 
-  /** Retries `work` with backoff until it succeeds; abandons when the partition or the process goes. */
-  async #retry(what: string, control: BatchControl, work: () => Promise<void>): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      if (!control.stillOwned() || this.ctx.signal.aborted) throw new Abandoned(what)
-      try {
-        await work()
-        return
-      } catch (error) {
-        if (error instanceof Abandoned) throw error
+  #retry(what: string, control: BatchControl, work: () => Promise<void>): Promise<void> {
+    return retryUntilDone(what, work, {
+      control,
+      signal: this.ctx.signal,
+      logger: this.ctx.logger,
+      onFailure: () => {
         this.deps.metrics.uploadFailures++
-        const delayMs = backoffDelay(attempt, { initialDelayMs: 200, maxDelayMs: 10_000 })
-        this.ctx.logger.warn(`${what} failed; retrying`, {
-          attempt,
-          delayMs,
-          error: error instanceof Error ? error.message : String(error),
-        })
-        const until = monotonicMs() + delayMs
-        while (monotonicMs() < until && !this.ctx.signal.aborted) {
-          await control.heartbeat().catch(() => {})
-          await sleep(Math.min(1000, until - monotonicMs()), this.ctx.signal)
-        }
-      }
-    }
+      },
+    })
   }
 
   /** At the in-flight bound: flush the largest buffer (this partition's if it is), then wait for room. */
@@ -427,22 +410,3 @@ export class Archiver {
     }
   }
 }
-
-function ignoreAbandoned(error: unknown): void {
-  if (!(error instanceof Abandoned)) throw error
-}
-
-/** Waits for `promise` to settle, at most `ms`; clears its timer either way. */
-async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms)
-  })
-  try {
-    await Promise.race([promise.then(noop, noop), timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-function noop(): void {}
