@@ -183,7 +183,9 @@ async function supervise(): Promise<void> {
     }
     const running = nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null)
     if (running.length > 0) {
-      say(`stopping ${running.length} nodes (they hand their work over, flush and leave)...`)
+      say(
+        `stopping ${running.length} nodes (they stop archiving and leave the group; records not yet in a file stay in Kafka, uncommitted, for the next run)...`,
+      )
       await Promise.all(running.map((n) => stopChild(n.child, forced ? 'SIGKILL' : 'SIGTERM', 30_000)))
     }
     const broker = await kafka?.catch(() => undefined)
