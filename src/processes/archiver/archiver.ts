@@ -166,7 +166,8 @@ export class Archiver {
     // Opening time of new files (for the optional age rule): once per batch is precise enough.
     const batchStart = monotonicMs()
     try {
-      for (const [i, record] of records.entries()) {
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i] as ConsumedRecord
         // Checked every few records (kafkajs builds a string key per check): an extra record buffered
         // after a revocation is dropped with the rest, and nothing is stored or committed unchecked.
         if (i % OWNERSHIP_CHECK_EVERY === 0 && !control.stillOwned()) return
@@ -279,10 +280,10 @@ export class Archiver {
     const c = this.#config
     const signal = this.#uploadSignal
     const control = this.#uploadControl(epoch)
+    const sorted = c.sortBy !== null
     for (const [i, file] of files.entries()) {
       const key = objectKey(file, c.topic, partition, c.format, c.compression)
       if (!control.stillOwned()) throw new Abandoned(key)
-      const sorted = c.sortBy !== null
       const { body, metadata } = await this.deps.encodeSlots(() =>
         encodeFile(file, c.format, c.compression, sorted, compressed[i]),
       )

@@ -7,8 +7,8 @@ import type { StreamingGzip } from './streamingGzip.js'
 const gzip = promisify(gzipCallback)
 /** Level 1: about 5x faster than zlib's default 6 for a little more size; archiving is CPU-bound. */
 export const GZIP_LEVEL = 1
-export const MIN_GZIP_CHUNK_BYTES = 16 * 1024
-export const MAX_GZIP_CHUNK_BYTES = 256 * 1024
+const MIN_GZIP_CHUNK_BYTES = 16 * 1024
+const MAX_GZIP_CHUNK_BYTES = 256 * 1024
 
 export type FileFormat = 'jsonl' | 'raw'
 export type Compression = 'gzip' | 'none'

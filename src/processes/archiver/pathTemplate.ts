@@ -62,21 +62,44 @@ export function pathSegment(value: unknown): string {
 /**
  * Renders an output path template. Time tokens: `{date}` (yyyy-MM-dd), `{hour}`, `{minute}`,
  * `{yyyy}` `{MM}` `{dd}` `{HH}` `{mm}`; field tokens: `{$.client}` (the record's value as a path
- * segment; `unknown` when missing). Example: `dt={date}/hr={hour}/client={$.client}`.
+ * segment; `unknown` when missing); any other `{…}` is kept as written.
+ * Example: `dt={date}/hr={hour}/client={$.client}`. Archivers use `PathRenderer`, which parses once.
  */
 export function renderPath(template: string, time: TimeParts, record: unknown): string {
-  return template.replace(/\{([^}]+)\}/g, (token, name: string) => {
-    if (TIME_TOKENS.has(name)) return timeToken(name, time)
-    return name.startsWith('$') ? pathSegment(readJsonPath(record, name)) : token
-  })
+  return joinTokens(parseTemplate(template), time, record)
 }
 
 /** True when the template reads record fields (so every record must parse as JSON). */
 export function templateReadsFields(template: string): boolean {
-  return /\{\$[^}]*\}/.test(template)
+  return parseTemplate(template).some((token) => token.kind === 'field')
 }
 
 type Token = { kind: 'text'; text: string } | { kind: 'time'; name: string } | { kind: 'field'; path: string }
+
+function parseTemplate(template: string): Token[] {
+  const tokens: Token[] = []
+  let at = 0
+  for (const match of template.matchAll(/\{([^}]+)\}/g)) {
+    if (match.index > at) tokens.push({ kind: 'text', text: template.slice(at, match.index) })
+    const name = match[1] as string
+    if (TIME_TOKENS.has(name)) tokens.push({ kind: 'time', name })
+    else if (name.startsWith('$')) tokens.push({ kind: 'field', path: name })
+    else tokens.push({ kind: 'text', text: match[0] })
+    at = match.index + match[0].length
+  }
+  if (at < template.length) tokens.push({ kind: 'text', text: template.slice(at) })
+  return tokens
+}
+
+function joinTokens(tokens: readonly Token[], time: TimeParts, record: unknown): string {
+  let path = ''
+  for (const token of tokens) {
+    if (token.kind === 'text') path += token.text
+    else if (token.kind === 'time') path += timeToken(token.name, time)
+    else path += pathSegment(readJsonPath(record, token.path))
+  }
+  return path
+}
 
 function timeToken(name: string, time: TimeParts): string {
   switch (name) {
@@ -98,7 +121,8 @@ function timeToken(name: string, time: TimeParts): string {
  */
 export class PathRenderer {
   readonly #tokens: readonly Token[]
-  readonly #readsFields: boolean
+  /** The template reads record fields (so every record must parse as JSON). */
+  readonly readsFields: boolean
   readonly #formatter: Intl.DateTimeFormat
   #minute = Number.NaN
   #time: TimeParts = { yyyy: '0000', MM: '00', dd: '00', HH: '00', mm: '00' }
@@ -109,19 +133,8 @@ export class PathRenderer {
     timeZone: string,
     private readonly granularity: Granularity,
   ) {
-    const tokens: Token[] = []
-    let at = 0
-    for (const match of template.matchAll(/\{([^}]+)\}/g)) {
-      if (match.index > at) tokens.push({ kind: 'text', text: template.slice(at, match.index) })
-      const name = match[1] as string
-      if (TIME_TOKENS.has(name)) tokens.push({ kind: 'time', name })
-      else if (name.startsWith('$')) tokens.push({ kind: 'field', path: name })
-      else tokens.push({ kind: 'text', text: match[0] })
-      at = match.index + match[0].length
-    }
-    if (at < template.length) tokens.push({ kind: 'text', text: template.slice(at) })
-    this.#tokens = tokens
-    this.#readsFields = tokens.some((token) => token.kind === 'field')
+    this.#tokens = parseTemplate(template)
+    this.readsFields = this.#tokens.some((token) => token.kind === 'field')
     this.#formatter = formatterFor(timeZone)
   }
 
@@ -132,18 +145,8 @@ export class PathRenderer {
     if (minute !== this.#minute) {
       this.#minute = minute
       this.#time = cut(minuteParts(ms, this.#formatter), this.granularity)
-      if (!this.#readsFields) this.#timeOnlyPath = this.#join(undefined)
+      if (!this.readsFields) this.#timeOnlyPath = joinTokens(this.#tokens, this.#time, undefined)
     }
-    return this.#readsFields ? this.#join(record) : this.#timeOnlyPath
-  }
-
-  #join(record: unknown): string {
-    let path = ''
-    for (const token of this.#tokens) {
-      if (token.kind === 'text') path += token.text
-      else if (token.kind === 'time') path += timeToken(token.name, this.#time)
-      else path += pathSegment(readJsonPath(record, token.path))
-    }
-    return path
+    return this.readsFields ? joinTokens(this.#tokens, this.#time, record) : this.#timeOnlyPath
   }
 }

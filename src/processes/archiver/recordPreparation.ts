@@ -1,6 +1,6 @@
 import type { TopicConfig } from '../../coordination/state/topicConfig.js'
 import type { BufferedRecord } from './fileRotation.js'
-import { PathRenderer, templateReadsFields } from './pathTemplate.js'
+import { PathRenderer } from './pathTemplate.js'
 import { parseTime, readJsonPath } from './recordFields.js'
 import type { ConsumedRecord } from './topicConsumer.js'
 
@@ -26,7 +26,7 @@ export class RecordPreparation {
       config.format === 'jsonl' ||
       config.time.field !== null ||
       config.sortBy !== null ||
-      templateReadsFields(config.pathTemplate)
+      this.#paths.readsFields
   }
 
   prepare(record: ConsumedRecord): Prepared {
