@@ -2,9 +2,7 @@
  * kdp/archiver: the archiving cluster (kdp-archiver as a library). Kept apart from the core entry
  * point so that `import { DistributedProcessing } from 'kdp'` loads no HTTP server, stores or sinks.
  */
-export type { ConfigStore, NodeStatus, ProcessStatus, StatusView } from './coordination/state/stores.js'
-export type { SinkSpec, TopicConfig, TopicConfigFields } from './coordination/state/topicConfig.js'
-export { decodeConfigFields } from './coordination/state/topicConfig.js'
+
 export {
   ArchiveMetrics,
   type ArchiverFactoryOptions,
@@ -18,4 +16,7 @@ export {
   startArchiverNode,
 } from './processes/archiverNode.js'
 export type { ArchiverFactory } from './processes/archiverSet.js'
+export type { ConfigStore, NodeStatus, ProcessStatus, StatusView } from './processes/state/stores.js'
+export type { SinkSpec, TopicConfig, TopicConfigFields } from './processes/state/topicConfig.js'
+export { decodeConfigFields } from './processes/state/topicConfig.js'
 export * from './sinks/index.js'

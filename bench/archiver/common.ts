@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib'
 import { type Admin, Kafka, logLevel } from 'kafkajs'
 import { type KafkaCluster, startKafka } from '../../services/kafka.js'
 import { cacheDir, repoRoot } from '../../services/process.js'
-import { fakeTweets } from '../../src/cli/tweets.js'
+import { fakeTweets } from '../../src/loadgen/tweets.js'
 import type { DoneEvent, MemorySample, WorkerConfig, WorkerEvent } from './protocol.js'
 
 export const MiB = 1024 * 1024

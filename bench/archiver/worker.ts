@@ -9,10 +9,10 @@ import { createRequire } from 'node:module'
 import { createInterface } from 'node:readline'
 import { Kafka, logLevel } from 'kafkajs'
 import type { ProcessContext } from '../../src/coordination/process.js'
-import { decodeConfigFields, type TopicConfig } from '../../src/coordination/state/topicConfig.js'
-import { createLogger } from '../../src/logging.js'
 import { ArchiveMetrics, createArchiverFactory } from '../../src/processes/archiver/index.js'
+import { decodeConfigFields, type TopicConfig } from '../../src/processes/state/topicConfig.js'
 import { openSink } from '../../src/sinks/openSink.js'
+import { createLogger } from '../../src/util/logging.js'
 import type { MemorySample, WorkerConfig, WorkerEvent } from './protocol.js'
 
 const config = JSON.parse(process.argv[2] ?? '') as WorkerConfig

@@ -35,7 +35,7 @@ export interface Join {
   readonly at: number
 }
 
-const buildDir = new URL('../../dist/bench/bench/coordination/', import.meta.url).pathname
+const buildDir = new URL('../../dist/bench/bench/coordination', import.meta.url).pathname
 const scripts = { kdp: join(buildDir, 'kdpNode.js'), kafkajs: join(buildDir, 'kafkajsMember.js') }
 const kafkajsIdleFix = join(buildDir, 'kafkajsIdleFix.js')
 

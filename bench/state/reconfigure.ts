@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto'
 import { Kafka, logLevel } from 'kafkajs'
 import { startKafka } from '../../services/kafka.js'
-import { silentLogger } from '../../src/logging.js'
 import { startArchiverNode } from '../../src/processes/archiverNode.js'
 import type { ArchiverFactory } from '../../src/processes/archiverSet.js'
-import { sleep } from '../../src/sleep.js'
+import { silentLogger } from '../../src/util/logging.js'
+import { sleep } from '../../src/util/sleep.js'
 
 const rounds = Number(process.argv[2] ?? 10)
 const median = (xs: number[]): number => {

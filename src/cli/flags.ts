@@ -4,7 +4,7 @@ import { isIP } from 'node:net'
 import { parseArgs } from 'node:util'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import { fieldErrors } from '../decode.js'
+import { fieldErrors } from '../util/decode.js'
 
 /** One flag of a command, with its environment variable and its line in `--help`. */
 export interface FlagSpec {

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// `kdp-archiver`: runs one node of a kdp archiving cluster. See `kdp-archiver --help`.
-import { createLogger, type Logger } from '../logging.js'
 import { ArchiveMetrics, createArchiverFactory } from '../processes/archiver/index.js'
 import { type ArchiverNode, startArchiverNode } from '../processes/archiverNode.js'
 import { messageOf } from '../sinks/errors.js'
 import { openSink } from '../sinks/openSink.js'
 import type { Sink } from '../sinks/sink.js'
+// `kdp-archiver`: runs one node of a kdp archiving cluster. See `kdp-archiver --help`.
+import { createLogger, type Logger } from '../util/logging.js'
 import { type ArchiverCliOptions, describeOptions, parseCli, program } from './options.js'
 import { checkBrokers, checkSink, StartupError } from './preflight.js'
 import { formatCount, formatMegabytesPerSecond, RateMeter, StatusLine } from './progress.js'

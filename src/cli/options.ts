@@ -4,11 +4,11 @@ import { pathToFileURL } from 'node:url'
 import { inspect } from 'node:util'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
-import { SinkUrl } from '../coordination/state/topicConfig.js'
-import { ValidationError } from '../decode.js'
-import type { LogLevel } from '../logging.js'
+import { SinkUrl } from '../processes/state/topicConfig.js'
 import { s3OptionsFromEnv, sinkUrlProblem } from '../sinks/openSink.js'
 import type { S3SinkOptions } from '../sinks/s3Sink.js'
+import { ValidationError } from '../util/decode.js'
+import type { LogLevel } from '../util/logging.js'
 import {
   booleanFlag,
   brokersCodec,

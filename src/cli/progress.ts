@@ -1,5 +1,5 @@
 // A live status line redrawn in place on a terminal, and the helpers the CLIs use to show numbers.
-import type { LogFields, Logger, LogLevel } from '../logging.js'
+import type { LogFields, Logger, LogLevel } from '../util/logging.js'
 
 const levelRank: Readonly<Record<LogLevel, number>> = { debug: 0, info: 1, warn: 2, error: 3, silent: 4 }
 

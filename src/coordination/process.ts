@@ -1,4 +1,4 @@
-import type { Logger } from '../logging.js'
+import type { Logger } from '../util/logging.js'
 
 /**
  * What a running process is handed. A process must settle once `signal` is aborted, within the

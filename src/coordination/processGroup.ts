@@ -1,4 +1,4 @@
-import type { Logger } from '../logging.js'
+import type { Logger } from '../util/logging.js'
 import type { Assignment, GroupMembership, MembershipListener } from './groupMembership.js'
 import { Lease, monotonicMs } from './lease.js'
 import type { MemberReport } from './memberProtocol.js'

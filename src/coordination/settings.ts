@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import * as t from 'io-ts'
 import type { KafkaConfig } from 'kafkajs'
-import { decodeOrThrow, ValidationError } from '../decode.js'
-import type { Logger } from '../logging.js'
+import { decodeOrThrow, ValidationError } from '../util/decode.js'
+import type { Logger } from '../util/logging.js'
 
 interface IntAtLeastBrand {
   readonly IntAtLeast: unique symbol

@@ -1,4 +1,4 @@
-import type { Logger } from '../logging.js'
+import type { Logger } from '../util/logging.js'
 import type { Process, ProcessFailure, RunningProcess } from './process.js'
 
 export type StopReason = 'revoked' | 'lease-lost' | 'leaving' | 'removed'

@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs'
-import type { Logger } from '../logging.js'
+import type { Logger } from '../util/logging.js'
 import type { ResolvedSettings } from './settings.js'
 
 /** Raised when the technical topic exists with another partition count than the settings ask for. */

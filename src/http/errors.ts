@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import type { FieldError } from '../decode.js'
-import type { Logger } from '../logging.js'
+import type { FieldError } from '../util/decode.js'
+import type { Logger } from '../util/logging.js'
 
 /** Machine-readable error codes; every error response is `{ error, message, fields? }`. */
 export type ErrorCode =

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
-import type { ConfigStore, StatusView } from '../coordination/state/stores.js'
-import type { Logger } from '../logging.js'
+import type { ConfigStore, StatusView } from '../processes/state/stores.js'
+import type { Logger } from '../util/logging.js'
 import { writeGuard } from './auth.js'
 import { registerBodyParsers } from './bodies.js'
 import { errorHandler, pathOf, sendError } from './errors.js'

@@ -1,6 +1,6 @@
 import type { Process, ProcessSource } from '../coordination/process.js'
-import type { ConfigStore } from '../coordination/state/stores.js'
-import type { SinkSpec, TopicConfig } from '../coordination/state/topicConfig.js'
+import type { ConfigStore } from './state/stores.js'
+import type { SinkSpec, TopicConfig } from './state/topicConfig.js'
 
 /** Builds the archiver process for one (topic, sink, parallelism index) from its config. */
 export type ArchiverFactory = (config: TopicConfig, sink: SinkSpec, index: number) => Process

@@ -1,10 +1,10 @@
 import type { Process } from '../coordination/process.js'
-import { fieldsOf } from '../coordination/state/configStore.js'
-import type { EventLog } from '../coordination/state/eventLog.js'
-import type { KafkaClient } from '../coordination/state/kafkaClient.js'
-import type { ConfigStore, StatusView } from '../coordination/state/stores.js'
-import { decodeConfigFields, type SinkSpec } from '../coordination/state/topicConfig.js'
-import { sleep } from '../sleep.js'
+import type { KafkaClient } from '../kafka/stateClient.js'
+import { sleep } from '../util/sleep.js'
+import { fieldsOf } from './state/configStore.js'
+import type { EventLog } from './state/eventLog.js'
+import type { ConfigStore, StatusView } from './state/stores.js'
+import { decodeConfigFields, type SinkSpec } from './state/topicConfig.js'
 
 export interface HeavyUseThresholds {
   /** A node above this CPU % is under heavy use. */

@@ -1,5 +1,5 @@
 import * as t from 'io-ts'
-import { decodeOrThrow, type FieldError, ValidationError } from '../decode.js'
+import { decodeOrThrow, type FieldError, ValidationError } from '../util/decode.js'
 import { FileSystemSink } from './fileSystemSink.js'
 import { parseSinkUrl } from './location.js'
 import { endpointUrl, regionName, S3Sink, type S3SinkOptions, serverSideEncryption } from './s3Sink.js'

@@ -1,4 +1,4 @@
-// The real commands as child processes: `node --import tsx src/cli/main.ts` and `src/cli/loadgen.ts`.
+// The real commands as child processes: `node --import tsx src/cli/main.ts` and `src/loadgen/main.ts`.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -10,7 +10,7 @@ import { repoRoot } from '../../services/process.js'
 import { uniqueName } from '../helpers/names.js'
 
 const main = join(repoRoot, 'src', 'cli', 'main.ts')
-const loadgen = join(repoRoot, 'src', 'cli', 'loadgen.ts')
+const loadgen = join(repoRoot, 'src', 'loadgen', 'main.ts')
 const brokers = inject('kafkaBrokers')
 const dirs: string[] = []
 

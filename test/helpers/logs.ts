@@ -1,4 +1,4 @@
-import type { LogFields, Logger } from '../../src/logging.js'
+import type { LogFields, Logger } from '../../src/util/logging.js'
 
 export interface CapturedLine {
   readonly level: 'debug' | 'info' | 'warn' | 'error'

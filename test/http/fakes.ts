@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
 import { afterEach } from 'vitest'
-import type { ConfigStore, NodeStatus, StatusView } from '../../src/coordination/state/stores.js'
-import type { TopicConfig, TopicConfigFields } from '../../src/coordination/state/topicConfig.js'
 import { type HttpApi, type HttpApiOptions, startHttpApi } from '../../src/http/server.js'
-import type { LogFields, Logger } from '../../src/logging.js'
+import type { ConfigStore, NodeStatus, StatusView } from '../../src/processes/state/stores.js'
+import type { TopicConfig, TopicConfigFields } from '../../src/processes/state/topicConfig.js'
+import type { LogFields, Logger } from '../../src/util/logging.js'
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 

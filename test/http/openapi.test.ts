@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TopicConfigFields } from '../../src/coordination/state/topicConfig.js'
+import { TopicConfigFields } from '../../src/processes/state/topicConfig.js'
 import { MemoryConfigStore, startTestApi } from './fakes.js'
 
 type Doc = Record<string, unknown>

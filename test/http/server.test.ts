@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { startHttpApi } from '../../src/http/server.js'
-import { createLogger, type Logger } from '../../src/logging.js'
+import { createLogger, type Logger } from '../../src/util/logging.js'
 import {
   FakeStatusView,
   json,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { TopicConfig } from '../../src/coordination/state/topicConfig.js'
+import type { TopicConfig } from '../../src/processes/state/topicConfig.js'
 import { defaultFields, json, MemoryConfigStore, startTestApi } from './fakes.js'
 
 const fullConfig = {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { ProcessStatus, StatusView } from '../../coordination/state/stores.js'
+import type { ProcessStatus, StatusView } from '../../processes/state/stores.js'
 
 /** One process instance and where it runs, as `GET /processes` lists it. */
 export interface Placement {

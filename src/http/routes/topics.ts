@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { ConfigStore } from '../../coordination/state/stores.js'
+import type { ConfigStore } from '../../processes/state/stores.js'
 import {
   decodeConfigFields,
   isValidTopicName,
   type TopicConfig,
   type TopicConfigFields,
-} from '../../coordination/state/topicConfig.js'
-import { type FieldError, ValidationError } from '../../decode.js'
-import type { Logger } from '../../logging.js'
+} from '../../processes/state/topicConfig.js'
+import { type FieldError, ValidationError } from '../../util/decode.js'
+import type { Logger } from '../../util/logging.js'
 import { sendError } from '../errors.js'
 
 export interface TopicRoutesOptions {

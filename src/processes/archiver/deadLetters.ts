@@ -1,5 +1,5 @@
 import type { IHeaders, Kafka, Producer } from 'kafkajs'
-import type { ConsumedRecord } from './topicConsumer.js'
+import type { ConsumedRecord } from '../../kafka/topicConsumer.js'
 
 /** Where a bad record came from and why it is bad. */
 export interface BadRecord {

@@ -1,15 +1,15 @@
 import { availableParallelism } from 'node:os'
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs'
 import pLimit from 'p-limit'
-import { applyKafkajsIdleFix } from '../../kafkajsIdleFix.js'
-import type { Logger } from '../../logging.js'
+import { applyKafkajsIdleFix } from '../../kafka/idleFix.js'
+import { kafkajsTopicConsumer } from '../../kafka/topicConsumer.js'
 import type { Sink } from '../../sinks/sink.js'
+import type { Logger } from '../../util/logging.js'
 import type { ArchiverFactory } from '../archiverSet.js'
 import { Archiver } from './archiver.js'
 import { DeadLetters } from './deadLetters.js'
 import { InFlightBudget } from './inFlightBudget.js'
 import type { ArchiveMetrics } from './metrics.js'
-import { kafkajsTopicConsumer } from './topicConsumer.js'
 
 export { ArchiveMetrics } from './metrics.js'
 

@@ -1,8 +1,8 @@
-import type { TopicConfig } from '../../coordination/state/topicConfig.js'
+import type { ConsumedRecord } from '../../kafka/topicConsumer.js'
+import type { TopicConfig } from '../state/topicConfig.js'
 import type { BufferedRecord } from './fileRotation.js'
 import { PathRenderer } from './pathTemplate.js'
 import { parseTime, readJsonPath } from './recordFields.js'
-import type { ConsumedRecord } from './topicConsumer.js'
 
 /** A record ready for its file (under `path`), or the reason it is a bad record. */
 export type Prepared =

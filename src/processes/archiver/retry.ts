@@ -1,8 +1,8 @@
 import { monotonicMs } from '../../coordination/lease.js'
-import type { Logger } from '../../logging.js'
-import { sleep } from '../../sleep.js'
-import { backoffDelay } from '../supervision.js'
-import type { BatchControl } from './topicConsumer.js'
+import { backoffDelay } from '../../coordination/supervision.js'
+import type { BatchControl } from '../../kafka/topicConsumer.js'
+import type { Logger } from '../../util/logging.js'
+import { sleep } from '../../util/sleep.js'
 
 /** Thrown to abandon work on a partition the archiver no longer owns; nothing is committed. */
 export class Abandoned extends Error {}

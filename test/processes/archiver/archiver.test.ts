@@ -1,0 +1,422 @@
+// The archiver against the suite's real broker, a real file-system sink and S3 on moto.
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { CreateBucketCommand } from '@aws-sdk/client-s3'
+import { Kafka, logLevel } from 'kafkajs'
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import type { ProcessContext } from '../../../src/coordination/process.js'
+import {
+  ArchiveMetrics,
+  archiveGroupId,
+  createArchiverFactory,
+} from '../../../src/processes/archiver/index.js'
+import { decodeConfigFields, type TopicConfig } from '../../../src/processes/state/topicConfig.js'
+import { openSink } from '../../../src/sinks/openSink.js'
+import type { Sink } from '../../../src/sinks/sink.js'
+import { silentLogger } from '../../../src/util/logging.js'
+import { motoS3 } from '../../helpers/aws.js'
+import { eventually, uniqueName } from '../../helpers/names.js'
+import { startTcpProxy } from '../../helpers/tcpProxy.js'
+
+const brokers = inject('kafkaBrokers').split(',')
+const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING })
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+function topicConfig(topic: string, fields: Record<string, unknown>): TopicConfig {
+  return {
+    ...decodeConfigFields(fields),
+    version: 1,
+    topic,
+    revision: 1,
+    updatedAt: new Date().toISOString(),
+  }
+}
+
+const s3Options = (endpoint: string) => ({
+  s3: {
+    endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    connectionTimeoutMs: 1000,
+    requestTimeoutMs: 3000,
+    maxAttempts: 1,
+  },
+})
+
+/** Runs one archiver instance the way a node does; stop() aborts it like a revoked slice. */
+function runArchiver(
+  config: TopicConfig,
+  sinkUrl: string,
+  options: {
+    cluster?: string
+    sinkId?: string
+    maxMessages?: number
+    maxBytes?: number
+    open?: (url: string) => Sink
+  } = {},
+) {
+  const metrics = new ArchiveMetrics()
+  const factory = createArchiverFactory({
+    brokers,
+    cluster: options.cluster ?? uniqueName('arch'),
+    openSink: options.open ?? ((url) => openSink(url)),
+    maxMessagesInFlight: options.maxMessages ?? 100_000,
+    maxBytesInFlight: options.maxBytes ?? 64 * 2 ** 20,
+    metrics,
+    logger: silentLogger,
+  })
+  const controller = new AbortController()
+  const ctx: ProcessContext = {
+    signal: controller.signal,
+    partition: 0,
+    key: 'k',
+    fencingToken: 1,
+    logger: silentLogger,
+    isOwner: () => !controller.signal.aborted,
+  }
+  const done = factory(config, { id: options.sinkId ?? 'main', url: sinkUrl }, 0)(ctx)
+  let stopped = false
+  const stop = async () => {
+    if (stopped) return
+    stopped = true
+    controller.abort()
+    await done
+  }
+  cleanups.push(stop)
+  return { metrics, stop, done }
+}
+
+async function createTopic(topic: string, partitions: number) {
+  const admin = kafka.admin()
+  await admin.connect()
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
+  await admin.disconnect()
+}
+
+async function produce(
+  topic: string,
+  messages: Array<{ partition?: number; key?: string; value: string; headers?: Record<string, string> }>,
+) {
+  const producer = kafka.producer()
+  await producer.connect()
+  for (let i = 0; i < messages.length; i += 500)
+    await producer.send({ topic, messages: messages.slice(i, i + 500) })
+  await producer.disconnect()
+}
+
+/** Every line of every object in the sink, with the object it came from. */
+async function readArchive(sink: Sink): Promise<Array<{ key: string; line: string }>> {
+  const lines: Array<{ key: string; line: string }> = []
+  for (const key of await sink.list()) {
+    const body = await sink.get(key)
+    const text = (key.endsWith('.gz') ? gunzipSync(body) : body).toString('utf8')
+    for (const line of text.split('\n')) if (line) lines.push({ key, line })
+  }
+  return lines
+}
+
+describe('the archiver', () => {
+  it('partitions by a field and the hour of a record time, in gzip JSON Lines with deterministic names', async () => {
+    const topic = uniqueName('orders')
+    await createTopic(topic, 2)
+    const base = Date.UTC(2026, 10, 22, 13, 0, 0)
+    const messages = Array.from({ length: 240 }, (_, i) => ({
+      partition: i % 2,
+      value: JSON.stringify({
+        id: i,
+        client: i % 3 === 0 ? 'acme' : 'beta',
+        ts: base + (i % 4) * 3_600_000 + i,
+      }),
+    }))
+    await produce(topic, messages)
+    const dir = mkdtempSync(join(tmpdir(), 'kdp-archive-'))
+    const config = topicConfig(topic, {
+      pathTemplate: 'dt={date}/hr={hour}/client={$.client}',
+      time: { field: '$.ts', format: 'epoch-ms' },
+      rotation: { maxRecords: 1000, maxAgeMs: 500 },
+    })
+    const { metrics } = runArchiver(config, `file://${dir}`)
+    await eventually('all 240 archived', () => (metrics.recordsArchived === 240 ? true : undefined))
+    const sink = openSink(`file://${dir}`)
+    const lines = await readArchive(sink)
+    expect(lines).toHaveLength(240)
+    for (const { key, line } of lines) {
+      const record = JSON.parse(line) as { ts: number; client: string }
+      const hour = String(new Date(record.ts).getUTCHours()).padStart(2, '0')
+      expect(key).toMatch(
+        new RegExp(`^dt=2026-11-22/hr=${hour}/client=${record.client}/${topic}\\+[01]\\+\\d+\\.jsonl\\.gz$`),
+      )
+    }
+    expect(new Set(lines.map((l) => l.key.split('/').slice(0, 2).join('/')))).toEqual(
+      new Set(['dt=2026-11-22/hr=13', 'dt=2026-11-22/hr=14', 'dt=2026-11-22/hr=15', 'dt=2026-11-22/hr=16']),
+    )
+  })
+
+  it('applies each rotation rule: max records, max bytes, max record-time span', async () => {
+    const topic = uniqueName('rot')
+    await createTopic(topic, 1)
+    const base = Date.UTC(2026, 0, 1)
+    await produce(
+      topic,
+      Array.from({ length: 100 }, (_, i) => ({
+        value: JSON.stringify({ i, ts: base + i * 1000, pad: 'x'.repeat(50) }),
+      })),
+    )
+    const cases = [
+      { rotation: { maxRecords: 10 }, check: (records: number[][]) => records.every((r) => r.length === 10) },
+      {
+        rotation: { maxBytes: 700 },
+        check: (records: number[][]) => records.slice(0, -1).every((r) => r.length >= 9 && r.length <= 10),
+      },
+      {
+        rotation: { maxSpanMs: 20_000 },
+        check: (records: number[][]) => records.every((r) => (r.at(-1)! - r[0]!) * 1000 <= 20_000),
+      },
+    ]
+    for (const { rotation, check } of cases) {
+      const dir = mkdtempSync(join(tmpdir(), 'kdp-rot-'))
+      const config = topicConfig(topic, {
+        pathTemplate: 'all',
+        compression: 'none',
+        time: { field: '$.ts' },
+        rotation: { ...rotation, maxAgeMs: 1000 },
+      })
+      const { metrics, stop } = runArchiver(config, `file://${dir}`)
+      await eventually(`100 archived with ${JSON.stringify(rotation)}`, () =>
+        metrics.recordsArchived === 100 ? true : undefined,
+      )
+      await stop()
+      const sink = openSink(`file://${dir}`)
+      const files = await Promise.all(
+        (await sink.list()).map(async (k) =>
+          (await sink.get(k))
+            .toString()
+            .trim()
+            .split('\n')
+            .map((l) => (JSON.parse(l) as { i: number }).i),
+        ),
+      )
+      expect(files.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i))
+      expect(check(files.sort((a, b) => a[0]! - b[0]!)), JSON.stringify(rotation)).toBe(true)
+    }
+  })
+
+  it('sends malformed JSON and records without the time field to the dead-letter topic, with the reason', async () => {
+    const topic = uniqueName('dlq')
+    await createTopic(topic, 1)
+    await produce(topic, [
+      { value: JSON.stringify({ ts: Date.now(), ok: 1 }) },
+      { key: 'k1', value: '{"broken', headers: { trace: 't-1' } },
+      { value: JSON.stringify({ ok: 2 }) },
+      { value: JSON.stringify({ ts: 'yesterday', ok: 3 }) },
+      { value: JSON.stringify({ ts: Date.now(), ok: 4 }) },
+    ])
+    const dir = mkdtempSync(join(tmpdir(), 'kdp-dlq-'))
+    const config = topicConfig(topic, { time: { field: '$.ts' }, rotation: { maxAgeMs: 300 } })
+    const { metrics } = runArchiver(config, `file://${dir}`)
+    await eventually('2 archived', () => (metrics.recordsArchived === 2 ? true : undefined))
+    const consumer = kafka.consumer({ groupId: uniqueName('dlq-reader') })
+    const dead: Array<{ key: string | undefined; value: string; headers: Record<string, string> }> = []
+    await consumer.connect()
+    await consumer.subscribe({ topic: `${topic}.dlq`, fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ message }) =>
+        void dead.push({
+          key: message.key?.toString(),
+          value: message.value?.toString() ?? '',
+          headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+        }),
+    })
+    await eventually('3 dead letters', () => (dead.length === 3 ? true : undefined))
+    await consumer.disconnect()
+    expect(dead[0]).toMatchObject({
+      key: 'k1',
+      value: '{"broken',
+      headers: {
+        trace: 't-1',
+        'kdp-source-topic': topic,
+        'kdp-source-partition': '0',
+        'kdp-source-offset': '1',
+      },
+    })
+    expect(dead[0]!.headers['kdp-error-reason']).toMatch(/^not JSON/)
+    expect(dead[1]!.headers['kdp-error-reason']).toBe('time field $.ts: missing')
+    expect(dead[2]!.headers['kdp-error-reason']).toMatch(/^time field \$\.ts: expected a number/)
+    expect(
+      (await readArchive(openSink(`file://${dir}`)))
+        .map((l) => (JSON.parse(l.line) as { ok: number }).ok)
+        .sort(),
+    ).toEqual([1, 4])
+    expect(metrics.badRecords).toBe(3)
+  })
+
+  it('resumes from the committed offset after a restart, without archiving anything twice', async () => {
+    const topic = uniqueName('resume')
+    await createTopic(topic, 1)
+    const cluster = uniqueName('arch')
+    const dir = mkdtempSync(join(tmpdir(), 'kdp-resume-'))
+    const config = topicConfig(topic, { pathTemplate: 'all', rotation: { maxRecords: 25 } })
+    await produce(
+      topic,
+      Array.from({ length: 100 }, (_, i) => ({ value: JSON.stringify({ i }) })),
+    )
+    const first = runArchiver(config, `file://${dir}`, { cluster })
+    await eventually('first 100', () => (first.metrics.recordsArchived === 100 ? true : undefined))
+    await first.stop()
+    await produce(
+      topic,
+      Array.from({ length: 50 }, (_, i) => ({ value: JSON.stringify({ i: 100 + i }) })),
+    )
+    const second = runArchiver(config, `file://${dir}`, { cluster })
+    await eventually('next 50', () => (second.metrics.recordsArchived === 50 ? true : undefined))
+    const lines = await readArchive(openSink(`file://${dir}`))
+    expect(lines.map((l) => (JSON.parse(l.line) as { i: number }).i).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 150 }, (_, i) => i),
+    )
+    expect(second.metrics.recordsConsumed).toBe(50)
+  })
+
+  it('survives an S3 outage: no commit while S3 is unreachable, everything archived once it returns', async () => {
+    const topic = uniqueName('outage')
+    await createTopic(topic, 1)
+    const bucket = uniqueName('outage-bucket')
+    await motoS3().send(new CreateBucketCommand({ Bucket: bucket }))
+    const proxy = await startTcpProxy(Number(new URL(inject('motoEndpoint')).port))
+    cleanups.push(() => proxy.close())
+    const cluster = uniqueName('arch')
+    const config = topicConfig(topic, { pathTemplate: 'all', rotation: { maxRecords: 20 } })
+    await proxy.cut()
+    await produce(
+      topic,
+      Array.from({ length: 60 }, (_, i) => ({ value: JSON.stringify({ i }) })),
+    )
+    const { metrics } = runArchiver(config, `s3://${bucket}/raw`, {
+      cluster,
+      open: (url) => openSink(url, s3Options(`http://127.0.0.1:${proxy.port}`)),
+    })
+    await eventually('uploads failing', () => (metrics.uploadFailures >= 2 ? true : undefined))
+    const admin = kafka.admin()
+    await admin.connect()
+    const committed = await admin.fetchOffsets({
+      groupId: archiveGroupId(cluster, topic, 'main'),
+      topics: [topic],
+    })
+    expect(committed[0]?.partitions[0]?.offset).toBe('-1')
+    expect(metrics.recordsArchived).toBe(0)
+    await proxy.restore()
+    await eventually(
+      '60 archived after the outage',
+      () => (metrics.recordsArchived === 60 ? true : undefined),
+      90_000,
+    )
+    await eventually('offset committed', async () => {
+      const after = await admin.fetchOffsets({
+        groupId: archiveGroupId(cluster, topic, 'main'),
+        topics: [topic],
+      })
+      return after[0]?.partitions[0]?.offset === '60' ? true : undefined
+    })
+    await admin.disconnect()
+    const lines = await readArchive(openSink(`s3://${bucket}/raw`, s3Options(inject('motoEndpoint'))))
+    expect(lines.map((l) => (JSON.parse(l.line) as { i: number }).i).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 60 }, (_, i) => i),
+    )
+  })
+
+  it('writes multi-megabyte gzip files to S3 (compressed while open) that read back record for record', async () => {
+    const topic = uniqueName('large')
+    await createTopic(topic, 2)
+    const bucket = uniqueName('large-bucket')
+    await motoS3().send(new CreateBucketCommand({ Bucket: bucket }))
+    // 2 × 3,000 records of ~1 KiB: files of 2,500 (~2.5 MB, compressed from their first MiB on) and
+    // the 500-record rests, which are compressed only when cut.
+    const messages = Array.from({ length: 6000 }, (_, i) => ({
+      partition: i % 2,
+      value: JSON.stringify({ i, text: `${i} `.repeat(250).slice(0, 1000) }),
+    }))
+    await produce(topic, messages)
+    const config = topicConfig(topic, { pathTemplate: 'all', rotation: { maxRecords: 2500, maxAgeMs: 500 } })
+    const { metrics } = runArchiver(config, `s3://${bucket}/big`, {
+      open: (url) => openSink(url, s3Options(inject('motoEndpoint'))),
+    })
+    await eventually('6,000 archived', () => (metrics.recordsArchived === 6000 ? true : undefined), 60_000)
+    const sink = openSink(`s3://${bucket}/big`, s3Options(inject('motoEndpoint')))
+    const keys = await sink.list()
+    expect(keys.sort()).toEqual(
+      [`${topic}+0+0`, `${topic}+0+2500`, `${topic}+1+0`, `${topic}+1+2500`].map((k) => `all/${k}.jsonl.gz`),
+    )
+    const lines = await readArchive(sink)
+    const byPartition = [0, 1].map((p) =>
+      lines.filter((l) => l.key.includes(`+${p}+`)).map((l) => JSON.parse(l.line) as { i: number }),
+    )
+    // In offset order inside each partition, every record once.
+    expect(byPartition[0]?.map((r) => r.i)).toEqual(Array.from({ length: 3000 }, (_, k) => 2 * k))
+    expect(byPartition[1]?.map((r) => r.i)).toEqual(Array.from({ length: 3000 }, (_, k) => 2 * k + 1))
+    expect(lines.map((l) => l.line)).toEqual(
+      expect.arrayContaining(messages.slice(0, 10).map((m) => m.value)),
+    )
+  })
+
+  it('archives one topic to two sinks independently, each with its own group and offsets', async () => {
+    const topic = uniqueName('two')
+    await createTopic(topic, 2)
+    const bucket = uniqueName('two-bucket')
+    await motoS3().send(new CreateBucketCommand({ Bucket: bucket }))
+    await produce(
+      topic,
+      Array.from({ length: 80 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ i }) })),
+    )
+    const cluster = uniqueName('arch')
+    const dir = mkdtempSync(join(tmpdir(), 'kdp-two-'))
+    const config = topicConfig(topic, { pathTemplate: 'all', rotation: { maxRecords: 10 } })
+    const local = runArchiver(config, `file://${dir}`, { cluster, sinkId: 'local' })
+    const s3 = runArchiver(config, `s3://${bucket}/copy`, {
+      cluster,
+      sinkId: 's3',
+      open: (url) => openSink(url, s3Options(inject('motoEndpoint'))),
+    })
+    await eventually('both archived 80', () =>
+      local.metrics.recordsArchived === 80 && s3.metrics.recordsArchived === 80 ? true : undefined,
+    )
+    const want = Array.from({ length: 80 }, (_, i) => i)
+    const ids = (lines: Array<{ line: string }>) =>
+      lines.map((l) => (JSON.parse(l.line) as { i: number }).i).sort((a, b) => a - b)
+    expect(ids(await readArchive(openSink(`file://${dir}`)))).toEqual(want)
+    expect(
+      ids(await readArchive(openSink(`s3://${bucket}/copy`, s3Options(inject('motoEndpoint'))))),
+    ).toEqual(want)
+    expect(archiveGroupId(cluster, topic, 'local')).not.toBe(archiveGroupId(cluster, topic, 's3'))
+  })
+
+  it('keeps memory bounded: at the in-flight bound the largest buffer is flushed early', async () => {
+    const topic = uniqueName('bound')
+    await createTopic(topic, 2)
+    await produce(
+      topic,
+      Array.from({ length: 400 }, (_, i) => ({ partition: i % 2, value: JSON.stringify({ i }) })),
+    )
+    const dir = mkdtempSync(join(tmpdir(), 'kdp-bound-'))
+    // Rotation alone would keep every record in memory (1,000 per file, no age); the bound is 25.
+    const config = topicConfig(topic, { pathTemplate: 'all', rotation: { maxRecords: 1000 } })
+    const { metrics } = runArchiver(config, `file://${dir}`, { maxMessages: 25 })
+    await eventually('400 archived', () => (metrics.recordsArchived === 400 ? true : undefined))
+    const sink = openSink(`file://${dir}`)
+    const files = await Promise.all(
+      (await sink.list()).map(async (k) =>
+        gunzipSync(await sink.get(k))
+          .toString()
+          .trim()
+          .split('\n'),
+      ),
+    )
+    expect(Math.max(...files.map((f) => f.length))).toBeLessThanOrEqual(25)
+    const ids = files.flat().map((l) => (JSON.parse(l) as { i: number }).i)
+    expect(ids.sort((a, b) => a - b)).toEqual(Array.from({ length: 400 }, (_, i) => i))
+  })
+})
