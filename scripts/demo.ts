@@ -12,14 +12,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { Kafka, logLevel } from 'kafkajs'
 import { ensureServicesInstalled } from '../services/install.js'
 import { type KafkaCluster, startKafka } from '../services/kafka.js'
 import { repoRoot, stopChild } from '../services/process.js'
 import { formatBytes } from '../src/cli/flags.js'
 import { formatCount, RateMeter, StatusLine } from '../src/cli/progress.js'
+import { connectKafka } from '../src/kafka/index.js'
 import { type Load, startLoad } from '../src/loadgen/load.js'
-import { createLogger } from '../src/util/logging.js'
+import { createLogger, silentLogger } from '../src/util/logging.js'
 
 const supervisorVariable = 'KDP_DEMO_SUPERVISOR'
 const topic = 'tweets'
@@ -238,9 +238,8 @@ async function supervise(): Promise<void> {
 
     // The demo's archive config goes in before the topic exists, so the master never writes its default.
     await putDemoConfig(nodes[0]?.address ?? '')
-    const admin = new Kafka({ brokers: [...broker.brokers], logLevel: logLevel.NOTHING }).admin()
-    await admin.connect()
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
+    const admin = connectKafka({ brokers: broker.brokers, clientId: 'kdp-demo', logger: silentLogger })
+    await admin.ensureTopic({ topic, partitions })
     await admin.disconnect()
 
     const loadLogger = createLogger({ level: 'warn', name: 'loadgen' })

@@ -5,6 +5,7 @@
 export {
   DistributedProcessing,
   type FailurePolicy,
+  type HandleState,
   type ProcessingHandle,
   type StartOptions,
 } from './coordination/distributedProcessing.js'
@@ -19,6 +20,7 @@ export { ProcessSet, partitionOfKey, stableHash } from './coordination/processSe
 export type { DistributedProcessingSettings } from './coordination/settings.js'
 export { backoffDelay, type SuperviseOptions, supervise } from './coordination/supervision.js'
 export { TopicMismatchError } from './coordination/technicalTopic.js'
+export type { KafkaSecurity, SaslOptions } from './kafka/connection.js'
 export { type FieldError, ValidationError } from './util/decode.js'
 export { createLogger, type LogFields, type Logger, type LogLevel, silentLogger } from './util/logging.js'
 export { sleep } from './util/sleep.js'

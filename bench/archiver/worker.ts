@@ -8,10 +8,10 @@ import { Session } from 'node:inspector/promises'
 import { createRequire } from 'node:module'
 import { createInterface } from 'node:readline'
 import { Kafka, logLevel } from 'kafkajs'
-import type { ProcessContext } from '../../src/coordination/process.js'
 import { ArchiveMetrics, createArchiverFactory } from '../../src/processes/archiver/index.js'
 import { decodeConfigFields, type TopicConfig } from '../../src/processes/state/topicConfig.js'
 import { openSink } from '../../src/sinks/openSink.js'
+import { createTestContext } from '../../src/testing.js'
 import { createLogger } from '../../src/util/logging.js'
 import type { MemorySample, WorkerConfig, WorkerEvent } from './protocol.js'
 
@@ -202,15 +202,7 @@ async function kdp(): Promise<void> {
     metrics,
     logger,
   })
-  const controller = new AbortController()
-  const ctx: ProcessContext = {
-    signal: controller.signal,
-    partition: 0,
-    key: 'bench',
-    fencingToken: 1,
-    logger,
-    isOwner: () => !controller.signal.aborted,
-  }
+  const { ctx, abort } = createTestContext({ key: 'bench', logger })
   emit({ type: 'ready' })
   await go()
   const cpu = process.cpuUsage()
@@ -243,7 +235,7 @@ async function kdp(): Promise<void> {
     badRecords: metrics.badRecords,
     uploadFailures: metrics.uploadFailures,
   })
-  controller.abort()
+  abort()
   await running.catch(() => {})
 }
 

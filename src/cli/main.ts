@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { ArchiveMetrics, createArchiverFactory } from '../processes/archiver/index.js'
 import { type ArchiverNode, startArchiverNode } from '../processes/archiverNode.js'
-import { messageOf } from '../sinks/errors.js'
 import { openSink } from '../sinks/openSink.js'
 import type { Sink } from '../sinks/sink.js'
+import { messageOf } from '../util/errors.js'
 // `kdp-archiver`: runs one node of a kdp archiving cluster. See `kdp-archiver --help`.
 import { createLogger, type Logger } from '../util/logging.js'
 import { type ArchiverCliOptions, describeOptions, parseCli, program } from './options.js'
@@ -56,6 +56,7 @@ async function run(options: ArchiverCliOptions): Promise<void> {
   const logger: Logger = status ? status.wrap(baseLogger, options.logLevel) : baseLogger
 
   let node: ArchiverNode | undefined
+  let archiver: ReturnType<typeof createArchiverFactory> | undefined
   let starting = false
   let stopRequested = false
   let stopping = false
@@ -71,6 +72,7 @@ async function run(options: ArchiverCliOptions): Promise<void> {
     )
     try {
       await node.stop()
+      await archiver?.close()
       await Promise.all([...sinks.values()].map((sink) => sink.close()))
     } catch (error) {
       fail(`${program}: stopping failed: ${messageOf(error)}`, 1)
@@ -105,7 +107,7 @@ async function run(options: ArchiverCliOptions): Promise<void> {
     await checkSink(sinkOf(options.sink), { warn: (message) => logger.warn(message) })
     await checkBrokers(options.brokers)
     starting = true
-    const archiver = createArchiverFactory({
+    archiver = createArchiverFactory({
       brokers: options.brokers,
       cluster: options.cluster,
       openSink: sinkOf,

@@ -2,63 +2,28 @@
 // clear line instead of a stream of retries.
 import { randomBytes } from 'node:crypto'
 import { access, constants, mkdir } from 'node:fs/promises'
-import { Kafka, logLevel } from 'kafkajs'
-import { messageOf } from '../sinks/errors.js'
+import { type KafkaSecurity, probeBrokers } from '../kafka/index.js'
 import { parseSinkUrl } from '../sinks/location.js'
 import type { Sink } from '../sinks/sink.js'
+import { messageOf } from '../util/errors.js'
+import { silentLogger } from '../util/logging.js'
+import { withTimeout } from '../util/timeout.js'
 
 /** A startup problem: the CLI prints `message` and exits 1. */
 export class StartupError extends Error {
   override readonly name = 'StartupError'
 }
 
-async function withTimeout<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(ms / 1000)} s (${what})`)), ms)
-  })
-  try {
-    return await Promise.race([work, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/** The innermost message of a kafkajs error (its retries wrap the real cause). */
-function kafkaMessage(error: unknown): string {
-  let current: unknown = error
-  for (let depth = 0; depth < 5; depth++) {
-    const next = (current as { originalError?: unknown; cause?: unknown } | null)?.originalError
-    if (next === undefined || next === null) break
-    current = next
-  }
-  return current instanceof Error ? current.message : String(current)
-}
-
 /** Connects to the brokers and reads the cluster's metadata; throws a StartupError if it cannot. */
-export async function checkBrokers(brokers: readonly string[], timeoutMs = 20_000): Promise<void> {
-  const kafka = new Kafka({
-    brokers: [...brokers],
-    clientId: 'kdp-preflight',
-    connectionTimeout: 3000,
-    requestTimeout: 10_000,
-    retry: { retries: 2, initialRetryTime: 300, maxRetryTime: 2000 },
-    logLevel: logLevel.NOTHING,
-  })
-  const admin = kafka.admin()
+export async function checkBrokers(
+  brokers: readonly string[],
+  security: KafkaSecurity = {},
+  timeoutMs = 20_000,
+): Promise<void> {
   try {
-    await withTimeout(
-      'Kafka metadata',
-      timeoutMs,
-      (async () => {
-        await admin.connect()
-        await admin.describeCluster()
-      })(),
-    )
+    await probeBrokers({ brokers, clientId: 'kdp-preflight', ...security, logger: silentLogger }, timeoutMs)
   } catch (error) {
-    throw new StartupError(`cannot reach the Kafka brokers ${brokers.join(',')}: ${kafkaMessage(error)}`)
-  } finally {
-    await admin.disconnect().catch(() => {})
+    throw new StartupError(messageOf(error))
   }
 }
 
@@ -84,9 +49,9 @@ export async function checkSink(
   try {
     // A prefix that matches nothing: one cheap request, whatever the size of the archive.
     await withTimeout(
-      'S3 listing',
-      options.timeoutMs ?? 20_000,
       sink.list(`kdp-startup-check-${randomBytes(4).toString('hex')}/`),
+      options.timeoutMs ?? 20_000,
+      'S3 listing',
     )
   } catch (error) {
     const cause = error instanceof Error && error.cause !== undefined ? error.cause : error

@@ -1,7 +1,7 @@
-import { Kafka, type logLevel as KafkaLogLevel, logLevel } from 'kafkajs'
-import { applyKafkajsIdleFix } from '../kafka/idleFix.js'
-import { KafkajsMembership } from '../kafka/membership.js'
+import { connectKafka } from '../kafka/index.js'
+import type { KafkaClient } from '../kafka/types.js'
 import { createLogger, type Logger } from '../util/logging.js'
+import { SharedPromise } from '../util/sharedPromise.js'
 import type { Process, ProcessFailure, ProcessSource, RunningProcess } from './process.js'
 import { ProcessGroup } from './processGroup.js'
 import { dynamicProcesses, staticProcesses } from './processSet.js'
@@ -20,10 +20,17 @@ export interface StartOptions {
   readonly failurePolicy?: FailurePolicy
 }
 
+/**
+ * Where a handle is in its life: `running` from the first join on, `stopping` once `stop()` was
+ * called (or a failure stops it), then `stopped` (`done` resolved) or `failed` (`done` rejected).
+ */
+export type HandleState = 'running' | 'stopping' | 'stopped' | 'failed'
+
 /** A running `start(name, processes)` on this node. */
 export interface ProcessingHandle {
   readonly name: string
   readonly nodeId: string
+  readonly state: HandleState
   /** Stops this node's slices, hands them over cleanly, leaves the group; resolves when all of it is done. */
   stop(): Promise<void>
   /** Resolves after `stop()`; rejects if the failure policy stopped the handle. */
@@ -34,29 +41,6 @@ export interface ProcessingHandle {
   running(): RunningProcess[]
   /** Partitions of the technical topic assigned to this node in its current generation. */
   assignedPartitions(): number[]
-}
-
-function kafkaLogCreator(logger: Logger, onCrash: (groupId: string) => void) {
-  return (_level: KafkaLogLevel) =>
-    ({
-      level,
-      log,
-    }: {
-      level: KafkaLogLevel
-      log: { message: string; groupId?: string } & Record<string, unknown>
-    }) => {
-      const { message, timestamp: _t, logger: _l, stack: _s, ...fields } = log
-      // Our assignment notes travel as an unsubscribed "topic" (see memberProtocol.ts): not a problem.
-      if (message.startsWith('Consumer group received unsubscribed topics')) return
-      // kafkajs logs a crash before it sends LeaveGroup; stopping the slices now wins time.
-      if (message.startsWith('Crash:') && typeof log.groupId === 'string') onCrash(log.groupId)
-      // Error responses (e.g. "rebalancing" to a heartbeat) are handled by the client itself.
-      // Rebalances are routine in kdp; kafkajs warns about each one.
-      if (message.startsWith('Response ') || message.includes('re-joining')) logger.debug(message, fields)
-      else if (level <= logLevel.ERROR) logger.error(message, fields)
-      else if (level === logLevel.WARN) logger.warn(message, fields)
-      else logger.debug(message, fields)
-    }
 }
 
 /**
@@ -74,24 +58,21 @@ function kafkaLogCreator(logger: Logger, onCrash: (groupId: string) => void) {
 export class DistributedProcessing {
   readonly settings: ResolvedSettings
   readonly #logger: Logger
-  readonly #kafka: Kafka
-  readonly #crashListeners = new Map<string, () => void>()
-  #topicReady: Promise<void> | undefined
+  readonly #kafka: KafkaClient
+  readonly #started = new Set<string>()
+  readonly #topicReady: SharedPromise<void>
 
   /** @throws ValidationError listing every bad setting. */
   constructor(settings: DistributedProcessingSettings) {
-    applyKafkajsIdleFix()
     this.settings = resolveSettings(settings)
     this.#logger = (settings.logger ?? createLogger()).child({ node: this.settings.nodeId })
-    this.#kafka = new Kafka({
-      brokers: [...this.settings.brokers],
+    this.#kafka = connectKafka({
+      brokers: this.settings.brokers,
       clientId: this.settings.clientId,
       ...this.settings.kafka,
-      logLevel: logLevel.WARN,
-      logCreator: kafkaLogCreator(this.#logger.child({ component: 'kafkajs' }), (groupId) =>
-        this.#crashListeners.get(groupId)?.(),
-      ),
+      logger: this.#logger,
     })
+    this.#topicReady = new SharedPromise(() => ensureTechnicalTopic(this.#kafka, this.settings))
   }
 
   /**
@@ -109,78 +90,116 @@ export class DistributedProcessing {
         `invalid process list name '${name}': use 1-200 letters, digits, '.', '_' or '-' (it names a consumer group)`,
       )
     }
-    if (this.#crashListeners.has(name)) throw new Error(`'${name}' is already started on this node`)
-    this.#topicReady ??= ensureTechnicalTopic(this.#kafka, this.settings, this.#logger)
-    await this.#topicReady.catch((error: unknown) => {
-      this.#topicReady = undefined
-      throw error
-    })
+    if (this.#started.has(name)) throw new Error(`'${name}' is already started on this node`)
+    await this.#topicReady.get()
 
     const s = this.settings
     const logger = this.#logger.child({ group: name })
     const keyed = Array.isArray(processes)
       ? staticProcesses(processes as readonly Process[], s.partitions)
       : dynamicProcesses(processes as ProcessSource, s.partitions)
-    const failureListeners = new Set<(failure: ProcessFailure) => void>()
-    let rejectDone: (error: unknown) => void = () => {}
-    let resolveDone: () => void = () => {}
-    const done = new Promise<void>((resolve, reject) => {
-      resolveDone = resolve
-      rejectDone = reject
-    })
-    let stopping: Promise<void> | undefined
-    const stop = (): Promise<void> => {
-      stopping ??= group.stop().finally(() => this.#crashListeners.delete(name))
-      return stopping
-    }
+    let handle: GroupHandle | undefined
     const group: ProcessGroup = new ProcessGroup({
       name,
       settings: s,
       processes: keyed,
       logger,
-      onFailure: (failure) => {
-        for (const listener of failureListeners) listener(failure)
-        if (options.failurePolicy === 'stop') {
-          logger.error('a process failed and the failure policy is "stop": stopping', { key: failure.key })
-          void stop().then(() => rejectDone(failure.error), rejectDone)
-        }
-      },
+      onFailure: (failure) => handle?.processFailed(failure),
       membership: (report, listener) =>
-        new KafkajsMembership(
-          this.#kafka,
-          {
-            groupId: name,
-            topic: s.topic,
-            partitions: s.partitions,
-            sessionTimeoutMs: s.sessionTimeoutMs,
-            rebalanceTimeoutMs: s.rebalanceTimeoutMs,
-            heartbeatIntervalMs: s.heartbeatIntervalMs,
-            report,
-            listener,
-          },
+        this.#kafka.membership({
+          groupId: name,
+          topic: s.topic,
+          partitions: s.partitions,
+          sessionTimeoutMs: s.sessionTimeoutMs,
+          rebalanceTimeoutMs: s.rebalanceTimeoutMs,
+          heartbeatIntervalMs: s.heartbeatIntervalMs,
+          report,
+          listener,
           logger,
-        ),
+        }),
     })
-    this.#crashListeners.set(name, () => group.onLost('kafka client crash'))
+    handle = new GroupHandle(name, s.nodeId, group, options.failurePolicy ?? 'ignore', logger, () =>
+      this.#started.delete(name),
+    )
+    this.#started.add(name)
     try {
       await group.start()
     } catch (error) {
-      await stop().catch(() => {})
+      await handle.stop().catch(() => {})
       throw error
     }
+    return handle
+  }
+}
+
+/** The handle of one started group: its explicit state, `done`, and the failure listeners. */
+class GroupHandle implements ProcessingHandle {
+  #state: HandleState = 'running'
+  #stopping: Promise<void> | undefined
+  readonly #listeners = new Set<(failure: ProcessFailure) => void>()
+  readonly done: Promise<void>
+  #settle: (error?: unknown) => void = () => {}
+
+  constructor(
+    readonly name: string,
+    readonly nodeId: string,
+    private readonly group: ProcessGroup,
+    private readonly failurePolicy: FailurePolicy,
+    private readonly logger: Logger,
+    private readonly onStopped: () => void,
+  ) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.#settle = (error) => (error === undefined ? resolve() : reject(error))
+    })
     // An unobserved rejection must not crash the user's process.
-    done.catch(() => {})
-    return {
-      name,
-      nodeId: s.nodeId,
-      stop: () => stop().then(resolveDone),
-      done,
-      onFailure: (listener) => {
-        failureListeners.add(listener)
-        return () => failureListeners.delete(listener)
-      },
-      running: () => group.running(),
-      assignedPartitions: () => group.assigned(),
+    this.done.catch(() => {})
+  }
+
+  get state(): HandleState {
+    return this.#state
+  }
+
+  stop(): Promise<void> {
+    return this.#stop(undefined)
+  }
+
+  onFailure(listener: (failure: ProcessFailure) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  running(): RunningProcess[] {
+    return this.group.running()
+  }
+
+  assignedPartitions(): number[] {
+    return this.group.assigned()
+  }
+
+  processFailed(failure: ProcessFailure): void {
+    for (const listener of this.#listeners) listener(failure)
+    if (this.failurePolicy === 'stop' && this.#state === 'running') {
+      this.logger.error('a process failed and the failure policy is "stop": stopping', { key: failure.key })
+      void this.#stop(failure.error ?? new Error(`process ${failure.key} failed`))
     }
+  }
+
+  /** Stops the group once; `done` then resolves, or rejects with `failure` when there is one. */
+  #stop(failure: unknown): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#state = 'stopping'
+      let error = failure
+      try {
+        await this.group.stop()
+      } catch (stopError) {
+        error ??= stopError
+      } finally {
+        this.onStopped()
+      }
+      this.#state = error === undefined ? 'stopped' : 'failed'
+      this.#settle(error)
+      if (failure === undefined && error !== undefined) throw error
+    })()
+    return this.#stopping
   }
 }

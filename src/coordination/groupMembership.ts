@@ -1,3 +1,4 @@
+import type { Logger } from '../util/logging.js'
 import type { AssignmentNotes, MemberReport } from './memberProtocol.js'
 
 /** One completed join: this member's partitions in `generation`, and the leader's notes. */
@@ -44,4 +45,5 @@ export interface MembershipOptions {
   /** Computed synchronously right before every JoinGroup. */
   readonly report: () => MemberReport
   readonly listener: MembershipListener
+  readonly logger: Logger
 }

@@ -24,6 +24,11 @@ export interface ProcessContext {
    * already false before any timer of the process runs.
    */
   isOwner(): boolean
+  /**
+   * Waits `ms`, or less if the process is asked to stop (it resolves then, it does not reject), so
+   * that a loop of `await ctx.sleep(...)` ends within its stop bound. No timer outlives it.
+   */
+  sleep(ms: number): Promise<void>
 }
 
 /** A process: runs until its signal is aborted, then settles. */

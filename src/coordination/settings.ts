@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import * as t from 'io-ts'
-import type { KafkaConfig } from 'kafkajs'
+import type { KafkaSecurity } from '../kafka/connection.js'
 import { decodeOrThrow, ValidationError } from '../util/decode.js'
 import type { Logger } from '../util/logging.js'
 
@@ -59,8 +59,8 @@ export interface DistributedProcessingSettings {
   readonly maxStopMs?: number
   /** Safety margin subtracted from the lease and added to the handover delay. Default 1000 ms. */
   readonly leaseMarginMs?: number
-  /** Passed to kafkajs as they are (TLS, SASL, timeouts). Never logged. */
-  readonly kafka?: Pick<KafkaConfig, 'ssl' | 'sasl' | 'connectionTimeout' | 'requestTimeout'>
+  /** TLS, SASL and timeouts of every Kafka connection of this node. Never logged. */
+  readonly kafka?: KafkaSecurity
   readonly logger?: Logger
 }
 

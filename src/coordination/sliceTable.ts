@@ -1,4 +1,5 @@
 import type { Logger } from '../util/logging.js'
+import { sleep } from '../util/sleep.js'
 import type { Process, ProcessFailure, RunningProcess } from './process.js'
 
 export type StopReason = 'revoked' | 'lease-lost' | 'leaving' | 'removed'
@@ -20,6 +21,17 @@ interface Slice {
   /** Instances removed from the set (or replaced) that have not settled yet: their key must not restart. */
   readonly retiring: Map<string, Promise<void>>
   stopped: Promise<void> | undefined
+}
+
+function waitingSlice(partition: number, token: number): Slice {
+  return {
+    partition,
+    token,
+    state: 'waiting',
+    instances: new Map(),
+    retiring: new Map(),
+    stopped: undefined,
+  }
 }
 
 export interface SliceHooks {
@@ -91,28 +103,14 @@ export class SliceTable {
   /** Reserves a slice that will start later; it is reported live from now on. */
   wait(partition: number, token: number): void {
     if (this.#slices.has(partition)) throw new Error(`slice ${partition} already exists`)
-    this.#slices.set(partition, {
-      partition,
-      token,
-      state: 'waiting',
-      instances: new Map(),
-      retiring: new Map(),
-      stopped: undefined,
-    })
+    this.#slices.set(partition, waitingSlice(partition, token))
   }
 
   /** Starts a waiting (or new) slice with `processes`, if the lease is still valid. */
   run(partition: number, token: number, processes: ReadonlyMap<string, Process>): void {
     let slice = this.#slices.get(partition)
     if (!slice) {
-      slice = {
-        partition,
-        token,
-        state: 'waiting',
-        instances: new Map(),
-        retiring: new Map(),
-        stopped: undefined,
-      }
+      slice = waitingSlice(partition, token)
       this.#slices.set(partition, slice)
     }
     if (slice.state !== 'waiting') throw new Error(`slice ${partition} is ${slice.state}, cannot start it`)
@@ -177,6 +175,7 @@ export class SliceTable {
       fencingToken: slice.token,
       logger,
       isOwner: () => !signal.aborted && this.hooks.isLeaseValid(),
+      sleep: (ms: number) => sleep(ms, signal),
     }
     let started: Promise<void>
     try {

@@ -1,5 +1,4 @@
-import type { Kafka } from 'kafkajs'
-import type { Logger } from '../util/logging.js'
+import type { TopicAdmin } from '../kafka/types.js'
 import type { ResolvedSettings } from './settings.js'
 
 /** Raised when the technical topic exists with another partition count than the settings ask for. */
@@ -13,42 +12,13 @@ export class TopicMismatchError extends Error {
   }
 }
 
-async function partitionCount(kafka: Kafka, topic: string): Promise<number | undefined> {
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    const topics = await admin.listTopics()
-    if (!topics.includes(topic)) return undefined
-    const metadata = await admin.fetchTopicMetadata({ topics: [topic] })
-    return metadata.topics[0]?.partitions.length
-  } finally {
-    await admin.disconnect()
-  }
-}
-
 /** Creates the technical topic if missing; checks its partition count otherwise. */
-export async function ensureTechnicalTopic(
-  kafka: Kafka,
-  settings: ResolvedSettings,
-  logger: Logger,
-): Promise<void> {
+export async function ensureTechnicalTopic(admin: TopicAdmin, settings: ResolvedSettings): Promise<void> {
   const { topic, partitions } = settings
-  let actual = await partitionCount(kafka, topic)
-  if (actual === undefined) {
-    const admin = kafka.admin()
-    await admin.connect()
-    try {
-      const brokers = (await admin.describeCluster()).brokers.length
-      const replicationFactor = settings.replicationFactor ?? Math.min(3, brokers)
-      const created = await admin.createTopics({
-        topics: [{ topic, numPartitions: partitions, replicationFactor }],
-        waitForLeaders: true,
-      })
-      if (created) logger.info('created the technical topic', { topic, partitions, replicationFactor })
-    } finally {
-      await admin.disconnect()
-    }
-    actual = await partitionCount(kafka, topic)
-  }
-  if (actual !== partitions) throw new TopicMismatchError(topic, actual ?? 0, partitions)
+  const { partitions: actual } = await admin.ensureTopic({
+    topic,
+    partitions,
+    ...(settings.replicationFactor !== undefined && { replicationFactor: settings.replicationFactor }),
+  })
+  if (actual !== partitions) throw new TopicMismatchError(topic, actual, partitions)
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '../util/logging.js'
-import type { KafkaClient, LogRecord, Tail } from './stateClient.js'
+import type { LogRecord, RecordLog, Tail, TopicAdmin } from './types.js'
 
 /** How a view turns a record into a value: a value, a deletion, or a record to skip (logged). */
 export type Decoded<V> = { kind: 'value'; value: V } | { kind: 'delete' } | { kind: 'skip'; reason: string }
@@ -17,7 +17,7 @@ export class CompactedView<V> {
   #tail: Tail | undefined
 
   constructor(
-    private readonly client: KafkaClient,
+    private readonly client: Pick<RecordLog, 'tail'> & Pick<TopicAdmin, 'endOffsets'>,
     readonly topic: string,
     private readonly decode: (record: LogRecord) => Decoded<V>,
     private readonly logger: Logger,

@@ -78,11 +78,18 @@ export class KafkajsMembership implements GroupMembership {
   #triggerChain: Promise<void> = Promise.resolve()
   #stopped = false
 
+  readonly #logger: Logger
+  readonly #unsubscribeCrashLog: () => void
+
+  /** `onCrashLog` registers a listener of kafkajs's "Crash:" log line of this group (see client.ts). */
   constructor(
     private readonly kafka: Kafka,
     private readonly options: MembershipOptions,
-    private readonly logger: Logger,
-  ) {}
+    onCrashLog: (listener: () => void) => () => void,
+  ) {
+    this.#logger = options.logger
+    this.#unsubscribeCrashLog = onCrashLog(() => options.listener.onLost('kafka client crash'))
+  }
 
   #consumerFor(role: 'worker' | 'trigger', report: () => MemberReport): Consumer {
     const o = this.options
@@ -93,7 +100,7 @@ export class KafkajsMembership implements GroupMembership {
       heartbeatInterval: o.heartbeatIntervalMs,
       maxWaitTimeInMs: o.heartbeatIntervalMs,
       allowAutoTopicCreation: false,
-      partitionAssigners: [kdpAssigner(o, report, this.logger.child({ role }))],
+      partitionAssigners: [kdpAssigner(o, report, this.#logger.child({ role }))],
     })
   }
 
@@ -117,7 +124,7 @@ export class KafkajsMembership implements GroupMembership {
       const topic = payload.topicsNotSubscribed.find((name) => name.startsWith(notesTopicPrefix))
       const notes = topic === undefined ? undefined : decodeNotesTopic(topic)
       if (topic !== undefined && notes === undefined)
-        this.logger.error('assignment notes did not decode; every acquisition waits the handover delay')
+        this.#logger.error('assignment notes did not decode; every acquisition waits the handover delay')
       this.#pending = { memberId: payload.memberId, generation: payload.generationId, notes }
     })
     consumer.on(e.GROUP_JOIN, ({ payload }) => {
@@ -125,7 +132,7 @@ export class KafkajsMembership implements GroupMembership {
       this.#pending = undefined
       if (!generation || generation.memberId !== payload.memberId) {
         // Without the notes we do not know the generation, so we cannot hand out a fencing token.
-        this.logger.error(
+        this.#logger.error(
           'joined without kdp assignment notes (is a non-kdp member in the group?); running nothing this round',
           {
             memberId: payload.memberId,
@@ -191,7 +198,7 @@ export class KafkajsMembership implements GroupMembership {
       await trigger.run({ autoCommit: false, eachMessage: async () => {} })
       await joined
     } catch (error) {
-      this.logger.warn('rebalance trigger failed', {
+      this.#logger.warn('rebalance trigger failed', {
         error: error instanceof Error ? error.message : String(error),
       })
     } finally {
@@ -202,6 +209,7 @@ export class KafkajsMembership implements GroupMembership {
 
   async stop(): Promise<void> {
     this.#stopped = true
+    this.#unsubscribeCrashLog()
     await this.#triggerChain
     await this.#consumer?.disconnect()
   }

@@ -1,40 +1,8 @@
-import type { IHeaders, Kafka } from 'kafkajs'
+import type { Kafka } from 'kafkajs'
+import { groupLag } from './admin.js'
+import type { TopicConsumer } from './types.js'
 
-/** A record as the archiver sees it. */
-export interface ConsumedRecord {
-  readonly offset: number
-  readonly key: Buffer | null
-  readonly value: Buffer | null
-  readonly headers: IHeaders
-  readonly timestamp: number
-}
-
-/** What the archiver may do while it handles a batch. */
-export interface BatchControl {
-  /** Keeps the group membership alive during long work (uploads, retries). */
-  heartbeat(): Promise<void>
-  /** False once the partition was revoked or the consumer is stopping: abandon the batch. */
-  stillOwned(): boolean
-}
-
-/**
- * The archiver's only view of Kafka: one consumer-group member on one topic, with manual commits.
- * Hides kafkajs so the client can be replaced.
- */
-export interface TopicConsumer {
-  /** Joins the group and feeds batches, one at a time, in offset order per partition. */
-  start(handlers: {
-    onBatch(partition: number, records: readonly ConsumedRecord[], control: BatchControl): Promise<void>
-    /** After every rebalance, with the partitions this member now has. */
-    onAssignment(partitions: readonly number[]): void
-  }): Promise<void>
-  /** Commits `offset` (the next record to read) for `partition`. */
-  commit(partition: number, offset: number): Promise<void>
-  /** Records in the topic not yet committed by the group. */
-  lag(): Promise<number>
-  stop(): Promise<void>
-}
-
+/** TopicConsumer on kafkajs 2.2.4: `eachBatch` with manual offset resolution and commits. */
 export function kafkajsTopicConsumer(kafka: Kafka, groupId: string, topic: string): TopicConsumer {
   const consumer = kafka.consumer({
     groupId,
@@ -77,22 +45,9 @@ export function kafkajsTopicConsumer(kafka: Kafka, groupId: string, topic: strin
       await consumer.commitOffsets([{ topic, partition, offset: String(offset) }])
     },
     async lag() {
-      const admin = kafka.admin()
-      await admin.connect()
-      try {
-        const [ends, committed] = await Promise.all([
-          admin.fetchTopicOffsets(topic),
-          admin.fetchOffsets({ groupId, topics: [topic] }),
-        ])
-        const done = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]))
-        return ends.reduce(
-          (sum, o) =>
-            sum + Math.max(0, Number(o.high) - Math.max(done.get(o.partition) ?? -1, Number(o.low))),
-          0,
-        )
-      } finally {
-        await admin.disconnect()
-      }
+      let total = 0
+      for (const lag of (await groupLag(kafka, groupId, topic)).values()) total += lag
+      return total
     },
     async stop() {
       await consumer.disconnect()

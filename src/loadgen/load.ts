@@ -2,7 +2,6 @@
 // line; the demo runs it in-process through startLoad().
 import { randomInt } from 'node:crypto'
 import * as t from 'io-ts'
-import { Kafka, logLevel } from 'kafkajs'
 import {
   booleanFlag,
   brokersCodec,
@@ -15,6 +14,7 @@ import {
   parseSize,
   readFlags,
 } from '../cli/flags.js'
+import { connectKafka } from '../kafka/index.js'
 import type { Logger } from '../util/logging.js'
 import { sleep } from '../util/sleep.js'
 import { fakeTweets } from './tweets.js'
@@ -232,35 +232,15 @@ const batchBytes = 512 * 1024
  * batches of at most 1000 records) until the count or duration is reached or stop() is called.
  */
 export async function startLoad(options: LoadOptions, logger: Logger): Promise<Load> {
-  const kafka = new Kafka({
-    brokers: [...options.brokers],
-    clientId: 'kdp-loadgen',
-    logLevel: logLevel.WARN,
-    logCreator:
-      () =>
-      ({ level, log }) => {
-        const { message, timestamp: _t, logger: _l, ...fields } = log
-        // kafkajs logs an answer with an error code (TOPIC_ALREADY_EXISTS...) as an error even when it handles it.
-        if (level <= logLevel.ERROR && !message.startsWith('Response ')) logger.error(message, fields)
-        else logger.debug(message, fields)
-      },
-  })
-  const admin = kafka.admin()
-  let created = false
-  let partitions = options.partitions
+  const kafka = connectKafka({ brokers: options.brokers, clientId: 'kdp-loadgen', logger })
+  let topic: { partitions: number; created: boolean }
   try {
-    await admin.connect()
-    created = await admin.createTopics({
-      topics: [{ topic: options.topic, numPartitions: options.partitions }],
-      waitForLeaders: true,
-    })
-    const metadata = await admin.fetchTopicMetadata({ topics: [options.topic] })
-    partitions = metadata.topics[0]?.partitions.length ?? options.partitions
-  } finally {
-    await admin.disconnect()
+    topic = await kafka.ensureTopic({ topic: options.topic, partitions: options.partitions })
+  } catch (error) {
+    await kafka.disconnect().catch(() => {})
+    throw error
   }
-  const producer = kafka.producer({ allowAutoTopicCreation: false })
-  await producer.connect()
+  const { partitions, created } = topic
 
   const tweets = fakeTweets({ seed: options.seed, valueBytes: options.valueBytes, keys: options.keys })
   const maxBatch = Math.max(1, Math.min(1000, Math.floor(batchBytes / options.valueBytes)))
@@ -285,14 +265,14 @@ export async function startLoad(options: LoadOptions, logger: Logger): Promise<L
       }
       const messages = Array.from({ length: size }, () => {
         const record = tweets.next().value
-        return { key: record.key, value: record.value, timestamp: String(record.timestamp) }
+        return { key: record.key, value: record.value, timestamp: record.timestamp }
       })
-      await producer.send({ topic: options.topic, messages })
+      await kafka.sendBatch(options.topic, messages)
       records += size
       for (const m of messages) bytes += m.value.length
     }
   }
-  const done = loop().finally(() => producer.disconnect())
+  const done = loop().finally(() => kafka.disconnect())
   // A failure is reported through `done`; this only keeps it from being an unhandled rejection.
   done.catch(() => {})
   return {

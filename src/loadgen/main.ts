@@ -2,7 +2,7 @@
 import { checkBrokers, StartupError } from '../cli/preflight.js'
 import { formatCount, formatMegabytesPerSecond, RateMeter, StatusLine } from '../cli/progress.js'
 import { packageVersion } from '../cli/version.js'
-import { messageOf } from '../sinks/errors.js'
+import { messageOf } from '../util/errors.js'
 // `npm run loadgen`: fake tweets to a Kafka topic at a given rate. See `npm run loadgen -- --help`.
 import { createLogger } from '../util/logging.js'
 import { type Load, type LoadgenCliOptions, loadgenProgram, parseLoadgenCli, startLoad } from './load.js'

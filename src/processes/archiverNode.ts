@@ -1,7 +1,7 @@
 import { DistributedProcessing, type ProcessingHandle } from '../coordination/distributedProcessing.js'
 import { supervise } from '../coordination/supervision.js'
 import { type HttpApi, startHttpApi } from '../http/server.js'
-import { type KafkaClient, KafkajsClient } from '../kafka/stateClient.js'
+import { connectKafka, type KafkaClient, type KafkaSecurity } from '../kafka/index.js'
 import { createLogger, type Logger } from '../util/logging.js'
 import type { ArchiveMetrics } from './archiver/metrics.js'
 import { type ArchiverFactory, ArchiverSet } from './archiverSet.js'
@@ -14,6 +14,8 @@ import type { SinkSpec } from './state/topicConfig.js'
 
 export interface ArchiverNodeOptions {
   readonly brokers: readonly string[]
+  /** TLS, SASL and timeouts of every Kafka connection of the node. Never logged. */
+  readonly kafka?: KafkaSecurity
   /** Prefix of kdp's topics and groups: `<cluster>-configs`, `-status`, `-events`, `-processes`. Default `kdp`. */
   readonly cluster?: string
   readonly nodeId?: string
@@ -80,13 +82,15 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
     ...(options.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: options.heartbeatIntervalMs }),
     ...(options.maxStopMs !== undefined && { maxStopMs: options.maxStopMs }),
     ...(options.leaseMarginMs !== undefined && { leaseMarginMs: options.leaseMarginMs }),
+    ...(options.kafka !== undefined && { kafka: options.kafka }),
     logger: options.logger ?? createLogger(),
   })
   const nodeId = processing.settings.nodeId
   const logger = (options.logger ?? createLogger()).child({ node: nodeId })
-  const client: KafkaClient = new KafkajsClient({
+  const client: KafkaClient = connectKafka({
     brokers: options.brokers,
     clientId: `kdp-${nodeId}`,
+    ...options.kafka,
     logger,
   })
   const events = new EventLog(client, names.events, nodeId, logger)

@@ -1,5 +1,5 @@
 import type { Process } from '../coordination/process.js'
-import type { KafkaClient } from '../kafka/stateClient.js'
+import type { KafkaClient } from '../kafka/index.js'
 import { sleep } from '../util/sleep.js'
 import { fieldsOf } from './state/configStore.js'
 import type { EventLog } from './state/eventLog.js'

@@ -1,8 +1,14 @@
 /** What a sink was doing when it failed. */
 export type SinkOperation = 'put' | 'get' | 'list' | 'open'
 
-/** A sink operation failed; `cause` holds the underlying error (file system, S3). Never carries secrets. */
+/**
+ * A sink operation failed; `cause` holds the underlying error (file system, S3). Never carries
+ * secrets. `retriable` is false when trying again cannot help (access denied, no such bucket, a
+ * read-only file system): retrying it forever would only hide the problem.
+ */
 export class SinkError extends Error {
+  readonly retriable: boolean
+
   constructor(
     readonly operation: SinkOperation,
     /** The sink's URL. */
@@ -10,11 +16,33 @@ export class SinkError extends Error {
     /** The object key, when the operation had one. */
     readonly key: string | undefined,
     reason: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retriable?: boolean },
   ) {
     super(`${operation} ${key === undefined ? '' : `'${key}' `}on ${sinkUrl} failed: ${reason}`, options)
     this.name = 'SinkError'
+    this.retriable = options?.retriable ?? !isPermanentCause(options?.cause)
   }
+}
+
+/** S3 error names and file-system codes after which the same request cannot succeed. */
+const permanentS3Errors = new Set([
+  'AccessDenied',
+  'AllAccessDisabled',
+  'InvalidAccessKeyId',
+  'InvalidBucketName',
+  'NoSuchBucket',
+  'SignatureDoesNotMatch',
+  'AccountProblem',
+  'InvalidObjectState',
+  'KMS.DisabledException',
+  'KMS.NotFoundException',
+])
+const permanentFsCodes = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG'])
+
+function isPermanentCause(cause: unknown): boolean {
+  if (!(cause instanceof Error)) return false
+  const code = (cause as { code?: unknown }).code
+  return permanentS3Errors.has(cause.name) || (typeof code === 'string' && permanentFsCodes.has(code))
 }
 
 /** `get` of a key that holds no object. */
@@ -52,15 +80,4 @@ export function abortError(what: string, signal: AbortSignal): Error {
   const error = new Error(`${what} aborted`, { cause: signal.reason })
   error.name = 'AbortError'
   return error
-}
-
-/** The message of an unknown thrown value, for error texts. */
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code
-    const name = error.name && error.name !== 'Error' ? `${error.name}: ` : ''
-    const text = error.message || (typeof code === 'string' ? code : '') || 'unknown error'
-    return `${name}${text}`
-  }
-  return String(error)
 }

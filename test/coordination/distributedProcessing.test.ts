@@ -135,9 +135,18 @@ describe('DistributedProcessing.start', () => {
     ignoring.onFailure((f) => seen.push(`${f.key}: ${(f.error as Error).message}`))
     await eventually('the failure reported', () => (seen.length > 0 ? true : undefined))
     expect(seen).toEqual(['0: boom'])
+    expect(ignoring.state).toBe('running')
 
     const stopping = await node({ topic }).start(uniqueName('g'), [failing], { failurePolicy: 'stop' })
+    expect(stopping.state).toBe('running')
     await expect(stopping.done).rejects.toThrow('boom')
+    expect(stopping.state).toBe('failed')
     expect(stopping.running()).toEqual([])
+
+    const stopped = ignoring.stop()
+    expect(ignoring.state).toBe('stopping')
+    await stopped
+    expect(ignoring.state).toBe('stopped')
+    await expect(ignoring.done).resolves.toBeUndefined()
   })
 })

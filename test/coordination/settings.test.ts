@@ -48,7 +48,7 @@ describe('resolveSettings', () => {
   })
 
   it('keeps the values it is given', () => {
-    const kafka = { connectionTimeout: 5000 }
+    const kafka = { connectionTimeoutMs: 5000 }
     const s = resolveSettings({
       brokers: ['a:1', 'b:2'],
       topic: 'my-topic',

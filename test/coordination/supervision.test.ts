@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Process, ProcessContext } from '../../src/coordination/process.js'
 import { backoffDelay, supervise } from '../../src/coordination/supervision.js'
-import { silentLogger } from '../../src/util/logging.js'
+import { createTestContext, type TestContext } from '../../src/coordination/testContext.js'
 import { mulberry32 } from '../helpers/prng.js'
 
 const middle = (): number => 0.5
@@ -57,27 +57,8 @@ describe('backoffDelay', () => {
   })
 })
 
-interface Harness {
-  readonly ctx: ProcessContext
-  readonly controller: AbortController
-  owner: boolean
-}
-
-function harness(): Harness {
-  const controller = new AbortController()
-  const h: Harness = {
-    controller,
-    owner: true,
-    ctx: {
-      signal: controller.signal,
-      partition: 3,
-      key: 'k',
-      fencingToken: 9,
-      logger: silentLogger,
-      isOwner: () => h.owner && !controller.signal.aborted,
-    },
-  }
-  return h
+function harness(): TestContext {
+  return createTestContext({ partition: 3, key: 'k', fencingToken: 9 })
 }
 
 /** A process whose runs fail (with "fail <n>") for as long as `failing()` says so, else run until aborted. */
@@ -120,7 +101,7 @@ describe('supervise', () => {
     // The third run is healthy: nothing more happens until it is aborted.
     await vi.advanceTimersByTimeAsync(60_000)
     expect(runs()).toBe(3)
-    h.controller.abort()
+    h.abort()
     await expect(done).resolves.toBeUndefined()
     expect(runs()).toBe(3)
   })
@@ -131,7 +112,7 @@ describe('supervise', () => {
     const done = supervise(process, options)(h.ctx)
     await vi.advanceTimersByTimeAsync(50)
     expect(runs()).toBe(1)
-    h.controller.abort()
+    h.abort()
     await expect(done).resolves.toBeUndefined()
     await vi.advanceTimersByTimeAsync(60_000)
     expect(runs()).toBe(1)
@@ -143,13 +124,13 @@ describe('supervise', () => {
       new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))))
     const done = supervise(process, options)(h.ctx)
     await vi.advanceTimersByTimeAsync(10)
-    h.controller.abort()
+    h.abort()
     await expect(done).resolves.toBeUndefined()
   })
 
   it('does not start at all when already aborted', async () => {
     const h = harness()
-    h.controller.abort()
+    h.abort()
     const { process, runs } = flaky(() => false)
     await supervise(process, options)(h.ctx)
     expect(runs()).toBe(0)
@@ -160,7 +141,7 @@ describe('supervise', () => {
     const { process, runs } = flaky(() => true)
     const done = supervise(process, options)(h.ctx)
     await vi.advanceTimersByTimeAsync(0)
-    h.owner = false
+    h.loseOwnership()
     await vi.advanceTimersByTimeAsync(1000)
     await expect(done).resolves.toBeUndefined()
     expect(runs()).toBe(1)
@@ -225,7 +206,7 @@ describe('supervise', () => {
     expect(runs).toBe(2)
     await vi.advanceTimersByTimeAsync(100)
     expect(runs).toBe(3)
-    h.controller.abort()
+    h.abort()
     await expect(done).resolves.toBeUndefined()
     expect(runs).toBe(3)
   })

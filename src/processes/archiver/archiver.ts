@@ -1,9 +1,11 @@
 import type { LimitFunction } from 'p-limit'
 import { monotonicMs } from '../../coordination/lease.js'
 import type { ProcessContext } from '../../coordination/process.js'
-import type { BatchControl, ConsumedRecord, TopicConsumer } from '../../kafka/topicConsumer.js'
+import type { BatchControl, ConsumedRecord, TopicConsumer } from '../../kafka/index.js'
 import type { Sink } from '../../sinks/sink.js'
+import { messageOf } from '../../util/errors.js'
 import { sleep } from '../../util/sleep.js'
+import { settledWithin } from '../../util/timeout.js'
 import type { TopicConfig } from '../state/topicConfig.js'
 import type { DeadLetters } from './deadLetters.js'
 import { encodeFile, objectKey } from './fileEncoding.js'
@@ -11,7 +13,7 @@ import { FileRotation, type OpenFile } from './fileRotation.js'
 import type { InFlightBudget } from './inFlightBudget.js'
 import type { ArchiveMetrics } from './metrics.js'
 import { RecordPreparation } from './recordPreparation.js'
-import { Abandoned, ignoreAbandoned, retryUntilDone, settledWithin } from './retry.js'
+import { Abandoned, ignoreAbandoned, retryUntilDone } from './retry.js'
 import { OpenFileCompression, type StreamingGzip } from './streamingGzip.js'
 import { UploadQueue } from './uploadQueue.js'
 
@@ -98,7 +100,8 @@ export class Archiver {
       if (this.#config.rotation.maxAgeMs !== null) timers.push(setInterval(() => void this.#flushOld(), 1000))
       while (!this.ctx.signal.aborted && !this.#failed) await sleep(1000, this.ctx.signal)
       if (this.#failed) {
-        // Policy `fail`: stop consuming and stay stopped (no crash loop) until the config changes.
+        // Policy `fail`, or a permanent sink error: stop consuming and stay stopped (no crash loop)
+        // until the config changes or the topic is restarted; nothing past the last commit is lost.
         await consumer.stop().catch(() => {})
         while (!this.ctx.signal.aborted) await sleep(60_000, this.ctx.signal)
       }
@@ -158,7 +161,9 @@ export class Archiver {
     records: readonly ConsumedRecord[],
     control: BatchControl,
   ): Promise<void> {
-    if (this.#failed) throw new Error('archiver stopped by the "fail" bad-record policy')
+    // Stopped for good (policy `fail`, or a permanent sink error): read nothing more; the run loop
+    // stops the consumer, and nothing past the last commit is committed.
+    if (this.#failed) return
     const epoch = this.#epoch
     const state = this.#state(partition)
     state.uploads.throwIfFailed()
@@ -328,6 +333,14 @@ export class Archiver {
       logger: this.ctx.logger,
       onFailure: () => {
         this.deps.metrics.uploadFailures++
+      },
+      onPermanent: (error) => {
+        if (this.#failed) return
+        this.#failed = true
+        this.ctx.logger.error(
+          `${what} failed and cannot succeed by trying again; this archiver stops until its config changes or it is restarted`,
+          { topic: this.#config.topic, error: messageOf(error) },
+        )
       },
     })
   }

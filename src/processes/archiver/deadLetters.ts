@@ -1,5 +1,4 @@
-import type { IHeaders, Kafka, Producer } from 'kafkajs'
-import type { ConsumedRecord } from '../../kafka/topicConsumer.js'
+import type { ConsumedRecord, KafkaClient, RecordHeaders } from '../../kafka/index.js'
 
 /** Where a bad record came from and why it is bad. */
 export interface BadRecord {
@@ -15,57 +14,30 @@ export interface BadRecord {
  * a record re-read after a crash is written again.
  */
 export class DeadLetters {
-  #producer: Promise<Producer> | undefined
-  readonly #ensured = new Set<string>()
+  readonly #ensured = new Map<string, Promise<unknown>>()
 
-  constructor(private readonly kafka: Kafka) {}
+  constructor(private readonly kafka: KafkaClient) {}
 
   async write(dlqTopic: string, bad: BadRecord): Promise<void> {
     await this.#ensureTopic(dlqTopic)
-    this.#producer ??= (async () => {
-      const producer = this.kafka.producer({ allowAutoTopicCreation: false })
-      await producer.connect()
-      return producer
-    })()
-    const producer = await this.#producer.catch((error: unknown) => {
-      this.#producer = undefined
-      throw error
-    })
-    const headers: IHeaders = {
+    const headers: RecordHeaders = {
       ...bad.record.headers,
       'kdp-error-reason': bad.reason,
       'kdp-source-topic': bad.topic,
       'kdp-source-partition': String(bad.partition),
       'kdp-source-offset': String(bad.record.offset),
     }
-    await producer.send({
-      topic: dlqTopic,
-      acks: -1,
-      messages: [{ key: bad.record.key, value: bad.record.value, headers }],
-    })
+    await this.kafka.sendBatch(dlqTopic, [{ key: bad.record.key, value: bad.record.value, headers }])
   }
 
-  async #ensureTopic(topic: string): Promise<void> {
-    if (this.#ensured.has(topic)) return
-    const admin = this.kafka.admin()
-    await admin.connect()
-    try {
-      if (!(await admin.listTopics()).includes(topic)) {
-        const brokers = (await admin.describeCluster()).brokers.length
-        await admin.createTopics({
-          topics: [{ topic, numPartitions: 1, replicationFactor: Math.min(3, brokers) }],
-          waitForLeaders: true,
-        })
-      }
-      this.#ensured.add(topic)
-    } finally {
-      await admin.disconnect()
+  #ensureTopic(topic: string): Promise<unknown> {
+    let ensured = this.#ensured.get(topic)
+    if (!ensured) {
+      ensured = this.kafka.ensureTopic({ topic, partitions: 1 })
+      this.#ensured.set(topic, ensured)
+      // A failed creation is tried again by the next write.
+      ensured.catch(() => this.#ensured.delete(topic))
     }
-  }
-
-  async close(): Promise<void> {
-    const producer = this.#producer
-    this.#producer = undefined
-    if (producer) await (await producer.catch(() => undefined))?.disconnect()
+    return ensured
   }
 }

@@ -1,8 +1,6 @@
 import { availableParallelism } from 'node:os'
-import { Kafka, type KafkaConfig, logLevel } from 'kafkajs'
 import pLimit from 'p-limit'
-import { applyKafkajsIdleFix } from '../../kafka/idleFix.js'
-import { kafkajsTopicConsumer } from '../../kafka/topicConsumer.js'
+import { connectKafka, type KafkaSecurity } from '../../kafka/index.js'
 import type { Sink } from '../../sinks/sink.js'
 import type { Logger } from '../../util/logging.js'
 import type { ArchiverFactory } from '../archiverSet.js'
@@ -15,7 +13,8 @@ export { ArchiveMetrics } from './metrics.js'
 
 export interface ArchiverFactoryOptions {
   readonly brokers: readonly string[]
-  readonly kafka?: Pick<KafkaConfig, 'ssl' | 'sasl' | 'connectionTimeout' | 'requestTimeout'>
+  /** TLS, SASL and timeouts. Never logged. */
+  readonly kafka?: KafkaSecurity
   /** The cluster name (prefix of the archivers' consumer groups). */
   readonly cluster: string
   /** Opens the sink of a `SinkSpec.url` (cached per URL by the factory). */
@@ -36,21 +35,14 @@ export function archiveGroupId(cluster: string, topic: string, sinkId: string): 
  * The archiver processes of a node: one per (topic, sink, parallelism index). All instances of one
  * (topic, sink) form one consumer group that splits the topic's partitions.
  */
-export function createArchiverFactory(options: ArchiverFactoryOptions): ArchiverFactory {
-  applyKafkajsIdleFix()
-  const logger = options.logger.child({ component: 'kafkajs' })
-  const kafka = new Kafka({
-    brokers: [...options.brokers],
+export function createArchiverFactory(
+  options: ArchiverFactoryOptions,
+): ArchiverFactory & { close(): Promise<void> } {
+  const kafka = connectKafka({
+    brokers: options.brokers,
     clientId: `${options.cluster}-archiver`,
     ...options.kafka,
-    logLevel: logLevel.WARN,
-    logCreator:
-      () =>
-      ({ level, log }) => {
-        const { message, timestamp: _t, logger: _l, ...fields } = log
-        if (level <= logLevel.ERROR && !message.startsWith('Response ')) logger.error(message, fields)
-        else logger.debug(message, fields)
-      },
+    logger: options.logger,
   })
   const sinks = new Map<string, Sink>()
   const deadLetters = new DeadLetters(kafka)
@@ -59,7 +51,7 @@ export function createArchiverFactory(options: ArchiverFactoryOptions): Archiver
   // with hundreds of partitions flushing at once that was ~130 MiB beyond the bound. zlib runs on
   // libuv's 4 pool threads, so more than that many at once only wait there holding memory.
   const encodeSlots = pLimit(Math.min(4, availableParallelism()))
-  return (config, sinkSpec, index) => async (ctx) => {
+  const factory: ArchiverFactory = (config, sinkSpec, index) => async (ctx) => {
     let sink = sinks.get(sinkSpec.url)
     if (!sink) {
       sink = options.openSink(sinkSpec.url)
@@ -77,7 +69,7 @@ export function createArchiverFactory(options: ArchiverFactoryOptions): Archiver
       {
         config,
         sink,
-        consumer: kafkajsTopicConsumer(kafka, groupId, config.topic),
+        consumer: kafka.topicConsumer(groupId, config.topic),
         deadLetters,
         budget,
         encodeSlots,
@@ -88,4 +80,6 @@ export function createArchiverFactory(options: ArchiverFactoryOptions): Archiver
     )
     await archiver.run()
   }
+  // The dead-letter producer and admin connections; the sinks are the caller's (openSink).
+  return Object.assign(factory, { close: () => kafka.disconnect() })
 }

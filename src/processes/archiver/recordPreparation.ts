@@ -1,4 +1,4 @@
-import type { ConsumedRecord } from '../../kafka/topicConsumer.js'
+import type { ConsumedRecord } from '../../kafka/index.js'
 import type { TopicConfig } from '../state/topicConfig.js'
 import type { BufferedRecord } from './fileRotation.js'
 import { PathRenderer } from './pathTemplate.js'

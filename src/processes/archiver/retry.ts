@@ -1,6 +1,7 @@
 import { monotonicMs } from '../../coordination/lease.js'
 import { backoffDelay } from '../../coordination/supervision.js'
-import type { BatchControl } from '../../kafka/topicConsumer.js'
+import type { BatchControl } from '../../kafka/index.js'
+import { isRetriable, messageOf } from '../../util/errors.js'
 import type { Logger } from '../../util/logging.js'
 import { sleep } from '../../util/sleep.js'
 
@@ -16,11 +17,19 @@ export function ignoreAbandoned(error: unknown): void {
  * Runs `work` until it succeeds, with exponential backoff between attempts (200 ms up to 10 s),
  * heartbeating meanwhile so that the group keeps the member. Gives up with `Abandoned` once the
  * partition is no longer owned or `signal` aborts; `work` may throw `Abandoned` itself to stop.
+ * An error that says it is not retriable (access denied, no such bucket) is not tried again:
+ * `onPermanent` hears it, and the work is abandoned.
  */
 export async function retryUntilDone(
   what: string,
   work: () => Promise<void>,
-  options: { control: BatchControl; signal: AbortSignal; logger: Logger; onFailure: () => void },
+  options: {
+    control: BatchControl
+    signal: AbortSignal
+    logger: Logger
+    onFailure: () => void
+    onPermanent: (error: unknown) => void
+  },
 ): Promise<void> {
   const { control, signal, logger } = options
   for (let attempt = 1; ; attempt++) {
@@ -31,6 +40,10 @@ export async function retryUntilDone(
     } catch (error) {
       if (error instanceof Abandoned) throw error
       options.onFailure()
+      if (!isRetriable(error)) {
+        options.onPermanent(error)
+        throw new Abandoned(`${what}: ${messageOf(error)}`)
+      }
       const delayMs = backoffDelay(attempt, { initialDelayMs: 200, maxDelayMs: 10_000 })
       logger.warn(`${what} failed; retrying`, {
         attempt,
@@ -45,18 +58,3 @@ export async function retryUntilDone(
     }
   }
 }
-
-/** Waits for `promise` to settle, at most `ms`; clears its timer either way. */
-export async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms)
-  })
-  try {
-    await Promise.race([promise.then(noop, noop), timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-function noop(): void {}

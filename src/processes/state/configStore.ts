@@ -1,5 +1,5 @@
-import { CompactedView, jsonRecord } from '../../kafka/compactedView.js'
-import type { KafkaClient } from '../../kafka/stateClient.js'
+import type { KafkaClient } from '../../kafka/index.js'
+import { CompactedView, jsonRecord } from '../../kafka/index.js'
 import type { Logger } from '../../util/logging.js'
 import type { EventLog } from './eventLog.js'
 import type { ConfigStore } from './stores.js'

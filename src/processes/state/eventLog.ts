@@ -1,4 +1,4 @@
-import type { KafkaClient } from '../../kafka/stateClient.js'
+import type { KafkaClient } from '../../kafka/index.js'
 import type { Logger } from '../../util/logging.js'
 
 /** Something worth telling operators, written to the events topic. */
@@ -22,8 +22,8 @@ export class EventLog {
     private readonly logger: Logger,
   ) {}
 
-  start(): Promise<void> {
-    return this.client.ensureTopic({ topic: this.topic, ...eventsTopicSettings })
+  async start(): Promise<void> {
+    await this.client.ensureTopic({ topic: this.topic, ...eventsTopicSettings })
   }
 
   async emit(event: ClusterEvent): Promise<void> {

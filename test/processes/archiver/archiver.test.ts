@@ -4,122 +4,22 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { CreateBucketCommand } from '@aws-sdk/client-s3'
-import { Kafka, logLevel } from 'kafkajs'
-import { afterEach, describe, expect, inject, it } from 'vitest'
-import type { ProcessContext } from '../../../src/coordination/process.js'
-import {
-  ArchiveMetrics,
-  archiveGroupId,
-  createArchiverFactory,
-} from '../../../src/processes/archiver/index.js'
-import { decodeConfigFields, type TopicConfig } from '../../../src/processes/state/topicConfig.js'
+import { describe, expect, inject, it } from 'vitest'
+import { archiveGroupId } from '../../../src/processes/archiver/index.js'
 import { openSink } from '../../../src/sinks/openSink.js'
-import type { Sink } from '../../../src/sinks/sink.js'
-import { silentLogger } from '../../../src/util/logging.js'
 import { motoS3 } from '../../helpers/aws.js'
 import { eventually, uniqueName } from '../../helpers/names.js'
 import { startTcpProxy } from '../../helpers/tcpProxy.js'
-
-const brokers = inject('kafkaBrokers').split(',')
-const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING })
-const cleanups: Array<() => Promise<void>> = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-function topicConfig(topic: string, fields: Record<string, unknown>): TopicConfig {
-  return {
-    ...decodeConfigFields(fields),
-    version: 1,
-    topic,
-    revision: 1,
-    updatedAt: new Date().toISOString(),
-  }
-}
-
-const s3Options = (endpoint: string) => ({
-  s3: {
-    endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    connectionTimeoutMs: 1000,
-    requestTimeoutMs: 3000,
-    maxAttempts: 1,
-  },
-})
-
-/** Runs one archiver instance the way a node does; stop() aborts it like a revoked slice. */
-function runArchiver(
-  config: TopicConfig,
-  sinkUrl: string,
-  options: {
-    cluster?: string
-    sinkId?: string
-    maxMessages?: number
-    maxBytes?: number
-    open?: (url: string) => Sink
-  } = {},
-) {
-  const metrics = new ArchiveMetrics()
-  const factory = createArchiverFactory({
-    brokers,
-    cluster: options.cluster ?? uniqueName('arch'),
-    openSink: options.open ?? ((url) => openSink(url)),
-    maxMessagesInFlight: options.maxMessages ?? 100_000,
-    maxBytesInFlight: options.maxBytes ?? 64 * 2 ** 20,
-    metrics,
-    logger: silentLogger,
-  })
-  const controller = new AbortController()
-  const ctx: ProcessContext = {
-    signal: controller.signal,
-    partition: 0,
-    key: 'k',
-    fencingToken: 1,
-    logger: silentLogger,
-    isOwner: () => !controller.signal.aborted,
-  }
-  const done = factory(config, { id: options.sinkId ?? 'main', url: sinkUrl }, 0)(ctx)
-  let stopped = false
-  const stop = async () => {
-    if (stopped) return
-    stopped = true
-    controller.abort()
-    await done
-  }
-  cleanups.push(stop)
-  return { metrics, stop, done }
-}
-
-async function createTopic(topic: string, partitions: number) {
-  const admin = kafka.admin()
-  await admin.connect()
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
-  await admin.disconnect()
-}
-
-async function produce(
-  topic: string,
-  messages: Array<{ partition?: number; key?: string; value: string; headers?: Record<string, string> }>,
-) {
-  const producer = kafka.producer()
-  await producer.connect()
-  for (let i = 0; i < messages.length; i += 500)
-    await producer.send({ topic, messages: messages.slice(i, i + 500) })
-  await producer.disconnect()
-}
-
-/** Every line of every object in the sink, with the object it came from. */
-async function readArchive(sink: Sink): Promise<Array<{ key: string; line: string }>> {
-  const lines: Array<{ key: string; line: string }> = []
-  for (const key of await sink.list()) {
-    const body = await sink.get(key)
-    const text = (key.endsWith('.gz') ? gunzipSync(body) : body).toString('utf8')
-    for (const line of text.split('\n')) if (line) lines.push({ key, line })
-  }
-  return lines
-}
+import {
+  cleanups,
+  createTopic,
+  kafka,
+  produce,
+  readArchive,
+  runArchiver,
+  s3Options,
+  topicConfig,
+} from './harness.js'
 
 describe('the archiver', () => {
   it('partitions by a field and the hour of a record time, in gzip JSON Lines with deterministic names', async () => {

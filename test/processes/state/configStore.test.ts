@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, inject, it } from 'vitest'
-import { KafkajsClient } from '../../../src/kafka/stateClient.js'
+import { connectKafka } from '../../../src/kafka/index.js'
 import { KafkaConfigStore } from '../../../src/processes/state/configStore.js'
 import { EventLog } from '../../../src/processes/state/eventLog.js'
 import { decodeConfigFields } from '../../../src/processes/state/topicConfig.js'
@@ -14,7 +14,7 @@ afterEach(async () => {
 })
 
 function client() {
-  const c = new KafkajsClient({ brokers, clientId: 'test', logger: silentLogger })
+  const c = connectKafka({ brokers, clientId: 'test', logger: silentLogger })
   cleanups.push(() => c.disconnect())
   return c
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, inject, it } from 'vitest'
-import { KafkajsClient } from '../../../src/kafka/stateClient.js'
+import { connectKafka } from '../../../src/kafka/index.js'
 import { StatusStore } from '../../../src/processes/state/statusStore.js'
 import { silentLogger } from '../../../src/util/logging.js'
 import { capturingLogger } from '../../helpers/logs.js'
@@ -12,7 +12,7 @@ afterEach(async () => {
 })
 
 function client() {
-  const c = new KafkajsClient({ brokers, clientId: 'test', logger: silentLogger })
+  const c = connectKafka({ brokers, clientId: 'test', logger: silentLogger })
   cleanups.push(() => c.disconnect())
   return c
 }

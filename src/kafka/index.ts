@@ -1,0 +1,18 @@
+/**
+ * The only folder that imports kafkajs. Everything else sees Kafka through the small interfaces of
+ * `types.ts` and the connection options of `connection.ts`; replacing the client library means
+ * changing this folder only.
+ */
+import type { KafkaConnectionOptions } from './connection.js'
+import { KafkajsClient } from './kafkajsClient.js'
+import type { KafkaClient } from './types.js'
+
+export { CompactedView, type Decoded, jsonRecord } from './compactedView.js'
+export type { KafkaConnectionOptions, KafkaSecurity, SaslOptions } from './connection.js'
+export { probeBrokers } from './probe.js'
+export type * from './types.js'
+
+/** A client for every Kafka need of one node (or one component of it). Connects lazily. */
+export function connectKafka(options: KafkaConnectionOptions): KafkaClient {
+  return new KafkajsClient(options)
+}

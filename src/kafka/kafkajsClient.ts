@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto'
+import type { Consumer, Kafka, Message, Producer } from 'kafkajs'
+import type { GroupMembership, MembershipOptions } from '../coordination/groupMembership.js'
+import type { Logger } from '../util/logging.js'
+import { SharedPromise } from '../util/sharedPromise.js'
+import { endOffsets, ensureTopic, groupLag, partitionCount, withAdmin } from './admin.js'
+import { createKafka } from './client.js'
+import type { KafkaConnectionOptions } from './connection.js'
+import { KafkajsMembership } from './membership.js'
+import { kafkajsTopicConsumer } from './topicConsumer.js'
+import type { KafkaClient, LogRecord, OutgoingRecord, Tail, TopicConsumer, TopicSpec } from './types.js'
+
+function toMessage(record: OutgoingRecord): Message {
+  return {
+    key: record.key,
+    value: record.value,
+    ...(record.headers !== undefined && { headers: { ...record.headers } }),
+    ...(record.timestamp !== undefined && { timestamp: String(record.timestamp) }),
+  }
+}
+
+/** KafkaClient on kafkajs 2.2.4. */
+export class KafkajsClient implements KafkaClient {
+  readonly #kafka: Kafka
+  readonly #logger: Logger
+  readonly #producer: SharedPromise<Producer>
+  readonly #tails = new Set<Consumer>()
+  /** Listeners of kafkajs's "Crash:" log line, by consumer group. */
+  readonly #crashListeners = new Map<string, Set<() => void>>()
+
+  constructor(options: KafkaConnectionOptions) {
+    this.#logger = options.logger
+    this.#kafka = createKafka(options, (groupId) => {
+      for (const listener of this.#crashListeners.get(groupId) ?? []) listener()
+    })
+    this.#producer = new SharedPromise(async () => {
+      const producer = this.#kafka.producer({
+        allowAutoTopicCreation: false,
+        idempotent: true,
+        maxInFlightRequests: 1,
+      })
+      await producer.connect()
+      return producer
+    })
+  }
+
+  async produce(topic: string, record: OutgoingRecord): Promise<{ partition: number; offset: number }> {
+    const producer = await this.#producer.get()
+    const [result] = await producer.send({ topic, acks: -1, messages: [toMessage(record)] })
+    if (!result) throw new Error(`no produce result for ${topic}`)
+    return { partition: result.partition, offset: Number(result.baseOffset ?? result.offset ?? -1) }
+  }
+
+  async sendBatch(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
+    const producer = await this.#producer.get()
+    await producer.send({ topic, acks: -1, messages: records.map(toMessage) })
+  }
+
+  async tail(topic: string, onRecord: (record: LogRecord) => void): Promise<Tail> {
+    // A private group per reader: every node reads every partition; no offsets are committed, so
+    // the empty group disappears when the reader leaves.
+    const consumer = this.#kafka.consumer({
+      groupId: `kdp-reader-${topic}-${randomBytes(6).toString('hex')}`,
+      maxWaitTimeInMs: 250,
+      allowAutoTopicCreation: false,
+    })
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        onRecord({
+          partition,
+          offset: Number(message.offset),
+          key: message.key?.toString('utf8') ?? null,
+          value: message.value,
+          timestamp: Number(message.timestamp),
+        })
+      },
+    })
+    this.#tails.add(consumer)
+    return {
+      stop: async () => {
+        this.#tails.delete(consumer)
+        await consumer.disconnect()
+      },
+    }
+  }
+
+  endOffsets(topic: string): Promise<Map<number, number>> {
+    return endOffsets(this.#kafka, topic)
+  }
+
+  ensureTopic(spec: TopicSpec): Promise<{ partitions: number; created: boolean }> {
+    return ensureTopic(this.#kafka, spec, this.#logger)
+  }
+
+  partitionCount(topic: string): Promise<number | undefined> {
+    return partitionCount(this.#kafka, topic)
+  }
+
+  listTopics(): Promise<string[]> {
+    return withAdmin(this.#kafka, (admin) => admin.listTopics())
+  }
+
+  groupLag(groupId: string, topic: string): Promise<Map<number, number>> {
+    return groupLag(this.#kafka, groupId, topic)
+  }
+
+  membership(options: MembershipOptions): GroupMembership {
+    return new KafkajsMembership(this.#kafka, options, (listener) =>
+      this.#onCrashLog(options.groupId, listener),
+    )
+  }
+
+  topicConsumer(groupId: string, topic: string): TopicConsumer {
+    return kafkajsTopicConsumer(this.#kafka, groupId, topic)
+  }
+
+  async disconnect(): Promise<void> {
+    await Promise.all([...this.#tails].map((c) => c.disconnect()))
+    this.#tails.clear()
+    const producer = await this.#producer.take()
+    await producer?.disconnect()
+  }
+
+  #onCrashLog(groupId: string, listener: () => void): () => void {
+    const listeners = this.#crashListeners.get(groupId) ?? new Set()
+    listeners.add(listener)
+    this.#crashListeners.set(groupId, listeners)
+    return () => listeners.delete(listener)
+  }
+}
