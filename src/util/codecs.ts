@@ -75,8 +75,29 @@ export interface Constraints {
   readonly description?: string
 }
 
-// RFC 3339 section 5.6, with the month and day ranges checked by Date.parse below.
-const dateTime = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$/
+// RFC 3339 section 5.6: `T` and `Z` in either case, or a space for the `T` (as its note allows, and
+// JSON Schema validators accept). Leap seconds are refused: a Date cannot hold them.
+const dateTime = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/
+
+function isDateTime(text: string): boolean {
+  const match = dateTime.exec(text)
+  if (!match) return false
+  const [year, month, day, hour, minute, second, offsetHours = 0, offsetMinutes = 0] = match
+    .slice(1)
+    .map((part) => (part === undefined ? undefined : Number(part)))
+  if (year === undefined || month === undefined || day === undefined) return false
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0
+  return (
+    day >= 1 &&
+    day <= days &&
+    (hour ?? 99) <= 23 &&
+    (minute ?? 99) <= 59 &&
+    (second ?? 99) <= 59 &&
+    offsetHours <= 23 &&
+    offsetMinutes <= 59
+  )
+}
 
 function compile(constraints: Constraints): (value: unknown) => boolean {
   const checks: Array<(value: unknown) => boolean> = []
@@ -92,7 +113,7 @@ function compile(constraints: Constraints): (value: unknown) => boolean {
   if (minLength !== undefined) checks.push((v) => typeof v !== 'string' || length(v) >= minLength)
   if (maxLength !== undefined) checks.push((v) => typeof v !== 'string' || length(v) <= maxLength)
   if (format === 'date-time')
-    checks.push((v) => typeof v !== 'string' || (dateTime.test(v) && !Number.isNaN(Date.parse(v))))
+    checks.push((v) => typeof v !== 'string' || isDateTime(v))
   return (value) => checks.every((check) => check(value))
 }
 
