@@ -112,8 +112,7 @@ function compile(constraints: Constraints): (value: unknown) => boolean {
   const length = (v: string) => [...v].length
   if (minLength !== undefined) checks.push((v) => typeof v !== 'string' || length(v) >= minLength)
   if (maxLength !== undefined) checks.push((v) => typeof v !== 'string' || length(v) <= maxLength)
-  if (format === 'date-time')
-    checks.push((v) => typeof v !== 'string' || isDateTime(v))
+  if (format === 'date-time') checks.push((v) => typeof v !== 'string' || isDateTime(v))
   return (value) => checks.every((check) => check(value))
 }
 
