@@ -56,12 +56,7 @@ function isTimeZone(name: string): boolean {
   }
 }
 
-const TimeZone = constrained(
-  t.string,
-  'IanaTimeZone',
-  { description: 'An IANA time zone (`UTC`, `Europe/Paris`).' },
-  isTimeZone,
-)
+const TimeZone = constrained(t.string, 'IanaTimeZone', { description: 'An IANA time zone.' }, isTimeZone)
 
 export const SinkSpec = described(
   t.type({
@@ -98,7 +93,10 @@ export const TimeSource = described(
       ),
       'hour',
     ),
-    timeZone: withDefault(described(TimeZone, 'The time zone of the path’s date and time.'), 'UTC'),
+    timeZone: withDefault(
+      described(TimeZone, 'The IANA time zone (`UTC`, `Europe/Paris`) of the path’s date and time.'),
+      'UTC',
+    ),
   }),
   'Where the time of a record (which picks its file’s path) comes from.',
 )
