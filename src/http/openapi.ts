@@ -166,16 +166,19 @@ export const openApiDocument: Json = {
     },
     responses: {
       InvalidTopic: response(
-        '`invalid_topic`: the topic name in the URL is not valid (field `topic`).',
+        '`invalid_topic`: the topic name in the URL is not valid (field `topic`); `bad_request`: the URL ' +
+          'itself is malformed (a bad percent-encoding).',
         ref('Error'),
       ),
       InvalidRequest: response(
         '`invalid_topic` (the topic name in the URL, field `topic`), or `invalid_body` (a body that is ' +
-          'not JSON, or not sent as `application/json`; a write other than PUT ignores a JSON body).',
+          'not JSON, or not sent as `application/json`; a write other than PUT ignores a JSON body), or ' +
+          '`bad_request` (a malformed URL).',
         ref('Error'),
       ),
       InvalidBody: response(
-        '`invalid_body` (every bad field, with its path; malformed JSON; not a JSON object) or `invalid_topic`.',
+        '`invalid_body` (every bad field, with its path; malformed JSON; not a JSON object), ' +
+          '`invalid_topic` (only the topic name is bad), or `bad_request` (a malformed URL).',
         ref('Error'),
       ),
       Unauthorized: {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
 import { afterEach } from 'vitest'
 import { type HttpApi, type HttpApiOptions, startHttpApi } from '../../src/http/server.js'
-import type { ConfigStore, NodeStatus, StatusView } from '../../src/processes/state/stores.js'
+import type { ConfigStore, ReportedNode, StatusView } from '../../src/processes/state/stores.js'
 import type { TopicConfig, TopicConfigFields } from '../../src/processes/state/topicConfig.js'
 import type { LogFields, Logger } from '../../src/util/logging.js'
 
@@ -112,7 +112,7 @@ export const defaultFields: TopicConfigFields = {
   paused: false,
 }
 
-export type ReportedNode = NodeStatus & { readonly lost: boolean }
+export type { ReportedNode }
 
 export class FakeStatusView implements StatusView {
   constructor(public reported: ReportedNode[] = []) {}

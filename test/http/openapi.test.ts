@@ -195,6 +195,9 @@ const tour: Call[] = [
   { method: 'get', path: config, topic: 'tweets', status: 200 },
   { method: 'get', path: config, topic: 'a*b', status: 400 },
   { method: 'get', path: config, topic: 'nothing', status: 404 },
+  // A malformed URL never reaches the route: fastify answers it, in our error shape.
+  { method: 'get', path: config, topic: '%E0%A4%A', status: 400 },
+  { method: 'post', path: '/topics/{topic}/pause', topic: '%E0%A4%A', status: 400 },
   {
     method: 'put',
     path: config,
@@ -266,7 +269,7 @@ const tour: Call[] = [
   { method: 'delete', path: config, topic: 'tweets', on: 'failing', status: 503 },
 ]
 
-async function seededApi(options: { failing?: boolean; token?: undefined } = {}): Promise<TestApi> {
+async function seededApi(options: { failing?: boolean; writesDisabled?: boolean } = {}): Promise<TestApi> {
   const configs = new MemoryConfigStore()
   configs.seed('tweets', { sinks: [{ id: 'main', url: 's3://archive-bucket/tweets' }], parallelism: 2 })
   configs.seed('to-delete')
@@ -284,14 +287,19 @@ async function seededApi(options: { failing?: boolean; token?: undefined } = {})
     node('node-b', { lost: true, processes: [{ ...process, key: 'tweets|main|1', state: 'stopping' }] }),
   ])
   const knownTopics = async () => ['tweets', 'raw-only']
-  return startTestApi({ configs, status, knownTopics, ...('token' in options ? { token: undefined } : {}) })
+  return startTestApi({
+    configs,
+    status,
+    knownTopics,
+    ...(options.writesDisabled ? { token: undefined } : {}),
+  })
 }
 
 async function takeTour(): Promise<{ answers: Array<Answer & { wanted: number }>; document: unknown }> {
   const apis = {
     main: await seededApi(),
     failing: await seededApi({ failing: true }),
-    tokenless: await seededApi({ token: undefined }),
+    tokenless: await seededApi({ writesDisabled: true }),
   }
   const answers: Array<Answer & { wanted: number }> = []
   for (const call of tour) {
