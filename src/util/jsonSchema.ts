@@ -5,6 +5,9 @@ import { ConstrainedType, type Constraints, DefaultedType, describedFrom, descri
 /**
  * JSON Schemas (draft 2020-12, the dialect of OpenAPI 3.1) derived from io-ts codecs, so that a shape
  * is written once, as a codec, and its decoder, its TypeScript type and its documentation follow.
+ * Why not a schema-first library (TypeBox, zod's toJSONSchema): it would replace every decoder and
+ * the error paths and messages clients and tests rely on, to save this one file; the constraints io-ts
+ * cannot show are carried by `constrained`, `described` and `withDefault` (codecs.ts).
  */
 
 /** A JSON value. */

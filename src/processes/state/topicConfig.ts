@@ -245,6 +245,7 @@ export function fieldsOf(config: TopicConfig): TopicConfigFields {
   return stripUnknown(TopicConfigFields, config)
 }
 
+/** Whether Kafka accepts `name` as a topic name. */
 export function isValidTopicName(name: string): boolean {
   return KafkaTopicName.is(name)
 }
