@@ -1,25 +1,39 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import type { FieldError } from '../util/decode.js'
+import * as t from 'io-ts'
+import { described } from '../util/codecs.js'
+import { FieldError } from '../util/decode.js'
 import type { Logger } from '../util/logging.js'
 
 /** Machine-readable error codes; every error response is `{ error, message, fields? }`. */
-export type ErrorCode =
-  | 'invalid_topic'
-  | 'invalid_body'
-  | 'bad_request'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'payload_too_large'
-  | 'unavailable'
-  | 'internal_error'
+export const ErrorCode = t.keyof({
+  invalid_topic: null,
+  invalid_body: null,
+  bad_request: null,
+  unauthorized: null,
+  forbidden: null,
+  not_found: null,
+  payload_too_large: null,
+  unavailable: null,
+  internal_error: null,
+})
+export type ErrorCode = t.TypeOf<typeof ErrorCode>
 
-export interface ApiError {
-  readonly error: ErrorCode
-  readonly message: string
-  /** Every bad field, for `invalid_topic` and `invalid_body`. */
-  readonly fields?: readonly FieldError[]
-}
+/** The body of every error response. */
+export const ApiError = described(
+  t.readonly(
+    t.intersection([
+      t.type({ error: ErrorCode, message: described(t.string, 'For people; may change.') }),
+      t.partial({
+        fields: described(
+          t.readonlyArray(FieldError),
+          'Every bad field (`invalid_topic`, `invalid_body`); `topic` is the topic name in the URL.',
+        ),
+      }),
+    ]),
+  ),
+  'Every error answers this.',
+)
+export type ApiError = t.TypeOf<typeof ApiError>
 
 export function sendError(reply: FastifyReply, status: number, body: ApiError): FastifyReply {
   return reply.code(status).type('application/json; charset=utf-8').send(body)

@@ -1,18 +1,21 @@
-import { type Json, schemas } from './openapiSchemas.js'
+import { type Json, schemaRef as ref, schemas } from './openapiSchemas.js'
 
-/** The OpenAPI 3.1 description of the API, served at `GET /openapi.json`. Written by hand. */
+/**
+ * The OpenAPI 3.1 description of the API, served at `GET /openapi.json`. The paths are written by
+ * hand; every schema they point at is derived from a codec (openapiSchemas.ts).
+ */
 
 const json = (schema: Json): Json => ({ 'application/json': { schema } })
-const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` })
 const response = (description: string, schema?: Json): Json =>
   schema === undefined ? { description } : { description, content: json(schema) }
 const errorResponse = (name: string): Json => ({ $ref: `#/components/responses/${name}` })
 
 const topicParameter: Json = { $ref: '#/components/parameters/Topic' }
-/** Responses every write may give besides its own. */
+/** Responses every write may give besides its own (any write may carry a body, which is read). */
 const writeErrors: { readonly [status: string]: Json } = {
   '401': errorResponse('Unauthorized'),
   '403': errorResponse('Forbidden'),
+  '413': errorResponse('PayloadTooLarge'),
   '503': errorResponse('Unavailable'),
 }
 const secured: Json = [{ bearerAuth: [] }]
@@ -28,7 +31,7 @@ function topicAction(summary: string, description: string): Json {
       parameters: [topicParameter],
       responses: {
         '200': response('The config as stored.', ref('TopicConfig')),
-        '400': errorResponse('InvalidTopic'),
+        '400': errorResponse('InvalidRequest'),
         '404': errorResponse('NotFound'),
         ...writeErrors,
       },
@@ -93,7 +96,6 @@ export const openApiDocument: Json = {
         responses: {
           '200': response('The config as stored.', ref('TopicConfig')),
           '400': errorResponse('InvalidBody'),
-          '413': errorResponse('PayloadTooLarge'),
           ...writeErrors,
         },
       },
@@ -104,7 +106,7 @@ export const openApiDocument: Json = {
         security: secured,
         responses: {
           '204': response('Deleted.'),
-          '400': errorResponse('InvalidTopic'),
+          '400': errorResponse('InvalidRequest'),
           '404': errorResponse('NotFound'),
           ...writeErrors,
         },
@@ -159,16 +161,24 @@ export const openApiDocument: Json = {
         in: 'path',
         required: true,
         description: 'A Kafka topic name.',
-        schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,249}$' },
+        schema: ref('TopicName'),
       },
     },
     responses: {
       InvalidTopic: response(
-        '`invalid_topic`: the topic name in the URL is not valid (field `topic`).',
+        '`invalid_topic`: the topic name in the URL is not valid (field `topic`); `bad_request`: the URL ' +
+          'itself is malformed (a bad percent-encoding).',
+        ref('Error'),
+      ),
+      InvalidRequest: response(
+        '`invalid_topic` (the topic name in the URL, field `topic`), or `invalid_body` (a body that is ' +
+          'not JSON, or not sent as `application/json`; a write other than PUT ignores a JSON body), or ' +
+          '`bad_request` (a malformed URL).',
         ref('Error'),
       ),
       InvalidBody: response(
-        '`invalid_body` (every bad field, with its path; malformed JSON; not a JSON object) or `invalid_topic`.',
+        '`invalid_body` (every bad field, with its path; malformed JSON; not a JSON object), ' +
+          '`invalid_topic` (only the topic name is bad), or `bad_request` (a malformed URL).',
         ref('Error'),
       ),
       Unauthorized: {

@@ -3,7 +3,7 @@ import { request } from 'node:http'
 import { afterEach } from 'vitest'
 import { type HttpApi, type HttpApiOptions, startHttpApi } from '../../src/http/server.js'
 import { MemoryConfigStore } from '../../src/processes/state/memoryConfigStore.js'
-import type { NodeStatus, StatusView } from '../../src/processes/state/stores.js'
+import type { ReportedNode, StatusView } from '../../src/processes/state/stores.js'
 import type { TopicConfigFields } from '../../src/processes/state/topicConfig.js'
 import type { LogFields, Logger } from '../../src/util/logging.js'
 
@@ -25,7 +25,7 @@ export const defaultFields: TopicConfigFields = {
   paused: false,
 }
 
-export type ReportedNode = NodeStatus & { readonly lost: boolean }
+export type { ReportedNode }
 
 export class FakeStatusView implements StatusView {
   constructor(public reported: ReportedNode[] = []) {}

@@ -1,7 +1,18 @@
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { describe, expect, it } from 'vitest'
-import { decodeOrThrow, type FieldError, fieldErrors, ValidationError } from '../../src/util/decode.js'
+import { described } from '../../src/util/codecs.js'
+import {
+  decodeOrThrow,
+  decodeStrict,
+  defaultsOf,
+  type FieldError,
+  fieldErrors,
+  stripUnknown,
+  unknownFields,
+  ValidationError,
+  withDefault,
+} from '../../src/util/decode.js'
 
 function errorsOf(codec: t.Decoder<unknown, unknown>, input: unknown): FieldError[] {
   const result = codec.decode(input)
@@ -141,5 +152,81 @@ describe('fieldErrors', () => {
   it('keeps the field names under a refined object', () => {
     const Range = t.refinement(t.type({ lo: t.number, hi: t.number }), (r) => r.lo <= r.hi, 'Range')
     expect(pathsOf(t.type({ range: Range }), { range: { lo: 'a', hi: 1 } })).toEqual(['range.lo'])
+  })
+})
+
+describe('strictness', () => {
+  const Sink = t.type({ id: t.string })
+  const Config = t.intersection([
+    t.type({
+      sinks: t.array(Sink),
+      time: withDefault(t.type({ zone: withDefault(t.string, 'UTC') }), { zone: 'UTC' }),
+      target: t.union([t.type({ topic: t.string }), t.null]),
+      tags: t.record(t.string, t.type({ on: t.boolean })),
+    }),
+    t.partial({ note: described(t.readonly(t.type({ text: t.string })), 'A note.') }),
+  ])
+  const valid = { sinks: [{ id: 'a' }], target: null, tags: {} }
+
+  it('reports unknown keys at every depth with their paths, through unions, records and wrappers', () => {
+    const input = {
+      ...valid,
+      extra: 1,
+      sinks: [{ id: 'a' }, { id: 'b', colour: 'red' }],
+      time: { zone: 'UTC', offset: 2 },
+      target: { topic: 't', partition: 0 },
+      tags: { x: { on: true, why: 'y' } },
+      note: { text: 'n', by: 'me' },
+    }
+    // In the order of the input's keys.
+    expect(unknownFields(Config, input).map((e) => e.path)).toEqual([
+      'sinks.1.colour',
+      'target.partition',
+      'tags.x.why',
+      'extra',
+      'time.offset',
+      'note.by',
+    ])
+    expect(unknownFields(Config, input)[0]).toEqual({ path: 'sinks.1.colour', message: 'unknown field' })
+    expect(unknownFields(Config, valid)).toEqual([])
+  })
+
+  it('treats an own "__proto__" key as the unknown key it is', () => {
+    expect(unknownFields(Config, JSON.parse('{"__proto__": {"x": 1}}'))).toEqual([
+      { path: '__proto__', message: 'unknown field' },
+    ])
+  })
+
+  it('decodeStrict lists the bad fields, then the unknown ones, in one ValidationError', () => {
+    let caught: unknown
+    try {
+      decodeStrict(Config, { ...valid, sinks: [{ id: 1 }], colour: 'red' }, 'config')
+    } catch (error) {
+      caught = error
+    }
+    expect(caught).toBeInstanceOf(ValidationError)
+    expect((caught as ValidationError).errors).toEqual([
+      { path: 'sinks.0.id', message: 'expected string, got 1' },
+      { path: 'colour', message: 'unknown field' },
+    ])
+    expect(decodeStrict(Config, valid, 'config')).toEqual({ ...valid, time: { zone: 'UTC' } })
+  })
+
+  it('stripUnknown drops undeclared keys at every depth and keeps the rest', () => {
+    const decoded = decodeOrThrow(Config, { ...valid, extra: 1, sinks: [{ id: 'a', x: 1 }] }, 'config')
+    expect(stripUnknown(Config, decoded)).toEqual({ ...valid, time: { zone: 'UTC' } })
+  })
+
+  it('defaultsOf gives what {} decodes to, and refuses a codec with a field without default', () => {
+    expect(defaultsOf(t.type({ a: withDefault(t.number, 1), b: withDefault(t.null, null) }))).toEqual({
+      a: 1,
+      b: null,
+    })
+    expect(() => defaultsOf(t.type({ a: t.number }))).toThrow(/a: expected number/)
+  })
+
+  it('leaves union and intersection indices out of paths under readonly and described codecs', () => {
+    const codec = t.type({ v: described(t.readonly(t.union([t.type({ x: t.string }), t.null])), 'V.') })
+    expect(pathsOf(codec, { v: { x: 1 } })).toEqual(['v', 'v.x'])
   })
 })

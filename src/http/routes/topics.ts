@@ -1,11 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import * as t from 'io-ts'
 import type { ConfigStore } from '../../processes/state/stores.js'
 import {
   decodeConfigFields,
+  fieldsOf,
   isValidTopicName,
-  type TopicConfig,
+  KafkaTopicName,
+  TopicConfig,
   type TopicConfigFields,
 } from '../../processes/state/topicConfig.js'
+import { described } from '../../util/codecs.js'
 import { type FieldError, ValidationError } from '../../util/decode.js'
 import type { Logger } from '../../util/logging.js'
 import { sendError } from '../errors.js'
@@ -24,15 +28,18 @@ interface TopicRoute {
   Params: { topic: string }
 }
 
-/** The user-settable fields of a stored config (drops what the store adds). */
-export function fieldsOf(config: TopicConfig): TopicConfigFields {
-  const { version: _version, topic: _topic, revision: _revision, updatedAt: _updatedAt, ...fields } = config
-  return fields
-}
+/** One line of `GET /topics`. */
+export const TopicEntry = t.readonly(
+  t.type({
+    topic: KafkaTopicName,
+    config: described(t.union([TopicConfig, t.null]), 'null: the topic exists in Kafka but has no config.'),
+  }),
+)
+export type TopicEntry = t.TypeOf<typeof TopicEntry>
 
 /** Kafka's own rule for topic names: 1..249 of `[A-Za-z0-9._-]`, and not `.` or `..`. */
 export function topicNameErrors(topic: string): FieldError[] {
-  if (isValidTopicName(topic) && topic !== '.' && topic !== '..') return []
+  if (isValidTopicName(topic)) return []
   return [
     {
       path: 'topic',
@@ -105,7 +112,7 @@ export function registerTopicRoutes(app: FastifyInstance, options: TopicRoutesOp
         })
       }
     }
-    const entries: Array<{ topic: string; config: TopicConfig | null }> = configured.map((config) => ({
+    const entries: TopicEntry[] = configured.map((config) => ({
       topic: config.topic,
       config,
     }))

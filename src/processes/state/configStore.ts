@@ -96,7 +96,4 @@ export class KafkaConfigStore implements ConfigStore {
 }
 
 /** The user-settable fields of a stored config (what `update` callbacks return unchanged). */
-export function fieldsOf(config: TopicConfig): TopicConfigFields {
-  const { version: _v, topic: _t, revision: _r, updatedAt: _u, ...fields } = config
-  return fields
-}
+export { fieldsOf } from './topicConfig.js'

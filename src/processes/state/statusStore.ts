@@ -1,40 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { isLeft } from 'fp-ts/lib/Either.js'
-import * as t from 'io-ts'
 import { monotonicMs } from '../../coordination/lease.js'
-import type { KafkaClient } from '../../kafka/index.js'
-import { CompactedView, jsonRecord } from '../../kafka/index.js'
-import { fieldErrors } from '../../util/decode.js'
+import { CompactedView, jsonRecord, type KafkaClient } from '../../kafka/index.js'
+import { fieldErrors, stripUnknown } from '../../util/decode.js'
 import type { Logger } from '../../util/logging.js'
-import type { NodeStatus, ProcessStatus, StatusView } from './stores.js'
-
-const ProcessStatusCodec = t.intersection([
-  t.type({
-    group: t.string,
-    key: t.string,
-    partition: t.number,
-    fencingToken: t.number,
-    state: t.keyof({ starting: null, running: null, stopping: null }),
-  }),
-  t.partial({ revision: t.number }),
-])
-
-const NodeStatusCodec = t.type({
-  nodeId: t.string,
-  host: t.string,
-  pid: t.number,
-  httpAddress: t.union([t.string, t.null]),
-  startedAt: t.string,
-  updatedAt: t.string,
-  cpuPercent: t.number,
-  rssBytes: t.number,
-  heapUsedBytes: t.number,
-  networkBytesPerSec: t.type({ received: t.number, sent: t.number }),
-  processes: t.array(ProcessStatusCodec),
-  lag: t.number,
-  warnings: t.array(t.string),
-})
+import { NodeStatus, type ProcessStatus, type ReportedNode } from './status.js'
+import type { StatusView } from './stores.js'
 
 export const statusTopicSettings = {
   partitions: 1,
@@ -93,7 +65,7 @@ export class StatusStore implements StatusView {
       client,
       topic,
       jsonRecord<NodeStatus>((value) => {
-        const decoded = NodeStatusCodec.decode(value)
+        const decoded = NodeStatus.decode(value)
         return isLeft(decoded)
           ? {
               ok: false,
@@ -101,7 +73,8 @@ export class StatusStore implements StatusView {
                 .map((e) => `${e.path}: ${e.message}`)
                 .join('; '),
             }
-          : { ok: true, value: decoded.right }
+          : // Fields a newer node adds are dropped: what this node serves is what it documents.
+            { ok: true, value: stripUnknown(NodeStatus, decoded.right) }
       }),
       logger,
     )
@@ -152,7 +125,7 @@ export class StatusStore implements StatusView {
     await this.#view.stop()
   }
 
-  nodes(): Array<NodeStatus & { lost: boolean }> {
+  nodes(): ReportedNode[] {
     const now = monotonicMs()
     return [...this.#view.entries().values()]
       .map((status) => ({

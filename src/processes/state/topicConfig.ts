@@ -1,142 +1,222 @@
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { sinkUrlProblem } from '../../sinks/location.js'
+import { constrained, described, PositiveInteger, Timestamp } from '../../util/codecs.js'
 import {
-  decodeOrThrow,
+  decodeStrict,
+  defaultsOf,
   type FieldError,
   fieldErrors,
-  ValidationError,
+  stripUnknown,
   withDefault,
 } from '../../util/decode.js'
 
-const positiveInt = t.refinement(t.number, (n) => Number.isInteger(n) && n > 0, 'PositiveInteger')
-const nonEmpty = t.refinement(t.string, (s) => s.trim().length > 0, 'NonEmptyString')
-const kafkaTopicName = t.refinement(
-  t.string,
-  (s) => /^[A-Za-z0-9._-]{1,249}$/.test(s) && s !== '.' && s !== '..',
-  'KafkaTopicName',
-)
+/**
+ * The topic config, defined once: these codecs are its decoder, its TypeScript type, its JSON Schema
+ * in the OpenAPI document and the README's table (`npm run docs:config`). A description written here
+ * is shown in both.
+ */
+
+// The same rule as `trim().length > 0`: `\s` and `trim` share ECMAScript's definition of white space.
+const NonEmptyString = constrained(t.string, 'NonEmptyString', {
+  pattern: '\\S',
+  description: 'Not empty, and not only white space.',
+})
+
+/** Kafka's own rule for topic names: 1..249 of `[A-Za-z0-9._-]`, and not `.` or `..`. */
+export const KafkaTopicName = constrained(t.string, 'KafkaTopicName', {
+  pattern: '^(?!\\.\\.?$)[A-Za-z0-9._-]{1,249}$',
+  description: 'A Kafka topic name: 1 to 249 of `A-Z a-z 0-9 . _ -`, not `.` or `..`.',
+})
+
 /** `s3://bucket/prefix` or `file:///absolute/dir`. */
-export const SinkUrl = t.refinement(
+export const SinkUrl = constrained(
   t.string,
-  // The same rules the sinks apply when they open: a bad URL is refused when the config is saved.
-  (s) => sinkUrlProblem(s) === undefined,
   'SinkUrl(s3://bucket/prefix | file:///dir)',
-)
-const jsonPath = t.refinement(
-  t.string,
-  (s) => /^\$(\.[A-Za-z_][A-Za-z0-9_-]*|\[\d+\])+$/.test(s),
-  'JsonPath($.a.b)',
-)
-const timeZone = t.refinement(
-  t.string,
-  (s) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: s })
-      return true
-    } catch {
-      return false
-    }
+  {
+    pattern: '^(?:s3://|file:///)',
+    description:
+      '`s3://bucket/prefix` or `file:///absolute/dir`, checked as the sinks check it when they open ' +
+      '(bucket name, key prefix, no `.` or `..` segments): a bad URL is refused when the config is saved.',
   },
-  'IanaTimeZone',
+  (s) => sinkUrlProblem(s) === undefined,
 )
 
-export const SinkSpec = t.type({
-  id: t.refinement(t.string, (s) => /^[a-z0-9-]{1,40}$/.test(s), 'SinkId([a-z0-9-])'),
-  url: SinkUrl,
+const JsonPath = constrained(t.string, 'JsonPath($.a.b)', {
+  pattern: '^\\$(\\.[A-Za-z_][A-Za-z0-9_-]*|\\[\\d+\\])+$',
+  description: 'A JSON path into the record: `$.a.b`, `$.list[0]`.',
 })
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name })
+    return true
+  } catch {
+    return false
+  }
+}
+
+const TimeZone = constrained(t.string, 'IanaTimeZone', { description: 'An IANA time zone.' }, isTimeZone)
+
+export const SinkSpec = described(
+  t.type({
+    id: constrained(t.string, 'SinkId([a-z0-9-])', {
+      pattern: '^[a-z0-9-]{1,40}$',
+      description: 'Names the sink in archiver keys and consumer groups: 1 to 40 of `a-z 0-9 -`.',
+    }),
+    url: SinkUrl,
+  }),
+  'One place files go.',
+)
 export type SinkSpec = t.TypeOf<typeof SinkSpec>
 
-export const TimeSource = t.type({
-  /** JSON path of the record field holding the time; absent: the Kafka record timestamp. */
-  field: withDefault(t.union([jsonPath, t.null]), null),
-  format: withDefault(
-    t.keyof({ 'epoch-s': null, 'epoch-ms': null, 'epoch-ns': null, iso: null }),
-    'epoch-ms',
-  ),
-  granularity: withDefault(t.keyof({ minute: null, hour: null, day: null }), 'hour'),
-  timeZone: withDefault(timeZone, 'UTC'),
-})
+export const TimeSource = described(
+  t.type({
+    field: withDefault(
+      described(
+        t.union([JsonPath, t.null]),
+        'JSON path of the record field holding the time; null: the Kafka record timestamp.',
+      ),
+      null,
+    ),
+    format: withDefault(
+      described(
+        t.keyof({ 'epoch-s': null, 'epoch-ms': null, 'epoch-ns': null, iso: null }),
+        'How `field` writes the time; an ISO time without an offset is UTC.',
+      ),
+      'epoch-ms',
+    ),
+    granularity: withDefault(
+      described(
+        t.keyof({ minute: null, hour: null, day: null }),
+        'The finest time field of the path; finer ones are `00`.',
+      ),
+      'hour',
+    ),
+    timeZone: withDefault(
+      described(TimeZone, 'The IANA time zone (`UTC`, `Europe/Paris`) of the path’s date and time.'),
+      'UTC',
+    ),
+  }),
+  'Where the time of a record (which picks its file’s path) comes from.',
+)
 
-export const Rotation = t.type({
-  maxBytes: withDefault(positiveInt, 64 * 1024 * 1024),
-  maxRecords: withDefault(positiveInt, 100_000),
-  /** Largest span of record times in one file. */
-  maxSpanMs: withDefault(positiveInt, 60 * 60 * 1000),
-  /** Wall-clock age of an open file; breaks exactly-once file contents (documented). */
-  maxAgeMs: withDefault(t.union([positiveInt, t.null]), null),
-})
+export const Rotation = described(
+  t.type({
+    maxBytes: withDefault(described(PositiveInteger, 'Bytes at which a file is closed.'), 64 * 1024 * 1024),
+    maxRecords: withDefault(described(PositiveInteger, 'Records at which a file is closed.'), 100_000),
+    maxSpanMs: withDefault(
+      described(PositiveInteger, 'Largest span of record times in one file (no file spans more).'),
+      60 * 60 * 1000,
+    ),
+    maxAgeMs: withDefault(
+      described(
+        t.union([PositiveInteger, t.null]),
+        'Wall-clock age at which an open file is closed; null: none. It makes the cut points depend ' +
+          'on timing: after a crash a record can be in two files.',
+      ),
+      null,
+    ),
+  }),
+  'When the open files of a partition are closed and uploaded: the first rule that fires.',
+)
 
 /** The fields a user may set (PUT body); everything has a default. */
-export const TopicConfigFields = t.type({
-  sinks: withDefault(t.array(SinkSpec), []),
-  /** Output path: `{date}` `{hour}` `{minute}` `{yyyy}` `{MM}` `{dd}` `{HH}` `{mm}` and `{$.field}` values. */
-  pathTemplate: withDefault(nonEmpty, 'dt={date}/hr={hour}'),
-  time: withDefault(TimeSource, { field: null, format: 'epoch-ms', granularity: 'hour', timeZone: 'UTC' }),
-  rotation: withDefault(Rotation, {
-    maxBytes: 64 * 1024 * 1024,
-    maxRecords: 100_000,
-    maxSpanMs: 3_600_000,
-    maxAgeMs: null,
+export const TopicConfigFields = described(
+  t.type({
+    sinks: withDefault(
+      described(
+        t.array(SinkSpec),
+        'Where the files go: `[{ "id": "s3", "url": "s3://bucket/prefix" }]`, or a `file:///dir` URL. ' +
+          'Empty: the cluster’s default sinks (the nodes’ `--sink`), which the master writes in.',
+      ),
+      [],
+    ),
+    pathTemplate: withDefault(
+      described(
+        NonEmptyString,
+        'Path of a file under its sink: `{date}` `{hour}` `{minute}` `{yyyy}` `{MM}` `{dd}` `{HH}` ' +
+          '`{mm}`, and record field values `{$.client}` (`unknown` when missing).',
+      ),
+      'dt={date}/hr={hour}',
+    ),
+    time: withDefault(TimeSource, defaultsOf(TimeSource)),
+    rotation: withDefault(Rotation, defaultsOf(Rotation)),
+    format: withDefault(
+      described(
+        t.keyof({ jsonl: null, raw: null }),
+        '`jsonl`: one JSON record per line; `raw`: each record as a 4-byte big-endian length and its bytes.',
+      ),
+      'jsonl',
+    ),
+    compression: withDefault(described(t.keyof({ gzip: null, none: null }), 'Of every file.'), 'gzip'),
+    sortBy: withDefault(
+      described(
+        t.union([JsonPath, t.null]),
+        'JSON path of the field to sort each file by (stable: numbers, then strings, then records ' +
+          'without it); null: Kafka order.',
+      ),
+      null,
+    ),
+    maxMessagesInFlight: withDefault(
+      described(PositiveInteger, 'Per-topic hint; the node-wide bound is the CLI’s.'),
+      10_000,
+    ),
+    maxBytesInFlight: withDefault(
+      described(PositiveInteger, 'Per-topic hint; the node-wide bound is the CLI’s.'),
+      32 * 1024 * 1024,
+    ),
+    parallelism: withDefault(
+      described(
+        constrained(PositiveInteger, 'Parallelism(1..256)', { maximum: 256 }),
+        'Archiver instances of this topic for each sink.',
+      ),
+      1,
+    ),
+    badRecordPolicy: withDefault(
+      described(
+        t.keyof({ dlq: null, skip: null, fail: null }),
+        'A record that cannot be archived (not JSON, no time): `dlq` writes it to `dlqTopic` with ' +
+          '`kdp-error-reason`, `kdp-source-topic`, `kdp-source-partition` and `kdp-source-offset` ' +
+          'headers; `skip` counts and logs it; `fail` stops the archiver, which stays stopped until ' +
+          'the config changes (no crash loop).',
+      ),
+      'dlq',
+    ),
+    dlqTopic: withDefault(
+      described(t.union([KafkaTopicName, t.null]), 'Dead-letter topic; null: `<topic>.dlq`.'),
+      null,
+    ),
+    paused: withDefault(
+      described(t.boolean, 'Not archived while true; `POST /topics/:topic/pause` and `/resume` set it.'),
+      false,
+    ),
   }),
-  format: withDefault(t.keyof({ jsonl: null, raw: null }), 'jsonl'),
-  compression: withDefault(t.keyof({ gzip: null, none: null }), 'gzip'),
-  sortBy: withDefault(t.union([jsonPath, t.null]), null),
-  maxMessagesInFlight: withDefault(positiveInt, 10_000),
-  maxBytesInFlight: withDefault(positiveInt, 32 * 1024 * 1024),
-  parallelism: withDefault(
-    t.refinement(positiveInt, (n) => n <= 256, 'Parallelism(1..256)'),
-    1,
-  ),
-  badRecordPolicy: withDefault(t.keyof({ dlq: null, skip: null, fail: null }), 'dlq'),
-  /** Dead-letter topic; null: `<topic>.dlq`. */
-  dlqTopic: withDefault(t.union([kafkaTopicName, t.null]), null),
-  paused: withDefault(t.boolean, false),
-})
+  'The fields a user sets. Every field is optional and takes its default; unknown fields, at any ' +
+    'level, are refused.',
+)
 export type TopicConfigFields = t.TypeOf<typeof TopicConfigFields>
 
 /** A stored topic configuration: the fields plus what the store adds. */
-export const TopicConfig = t.intersection([
-  t.type({
-    /** Schema version of the record; a reader refuses versions it does not know. */
-    version: t.literal(1),
-    topic: kafkaTopicName,
-    /** Grows with every write of this topic's config (also a restart request). */
-    revision: t.number,
-    updatedAt: t.string,
-  }),
-  TopicConfigFields,
-])
+export const TopicConfig = described(
+  t.intersection([
+    t.type({
+      version: described(
+        t.literal(1),
+        'Schema version of the record; a reader refuses versions it does not know.',
+      ),
+      topic: KafkaTopicName,
+      revision: described(
+        PositiveInteger,
+        'Grows with every write of this topic’s config (a restart is a write).',
+      ),
+      updatedAt: Timestamp,
+    }),
+    TopicConfigFields,
+  ]),
+  'A stored config: every field (defaults filled in) plus what the store adds.',
+)
 export type TopicConfig = t.TypeOf<typeof TopicConfig>
-
-// Allowed keys at every level of a config body; anything else is reported as an unknown field.
-const knownKeys: Readonly<Record<string, ReadonlySet<string>>> = {
-  '': new Set(Object.keys(TopicConfigFields.props)),
-  time: new Set(Object.keys(TimeSource.props)),
-  rotation: new Set(Object.keys(Rotation.props)),
-  'sinks[]': new Set(Object.keys(SinkSpec.props)),
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function unknownFields(body: unknown): FieldError[] {
-  if (!isObject(body)) return []
-  const errors: FieldError[] = []
-  const check = (value: unknown, allowed: ReadonlySet<string> | undefined, path: string): void => {
-    if (!isObject(value) || !allowed) return
-    for (const key of Object.keys(value)) {
-      if (!allowed.has(key)) errors.push({ path: path ? `${path}.${key}` : key, message: 'unknown field' })
-    }
-  }
-  check(body, knownKeys[''], '')
-  check(body.time, knownKeys.time, 'time')
-  check(body.rotation, knownKeys.rotation, 'rotation')
-  if (Array.isArray(body.sinks))
-    for (const [i, sink] of body.sinks.entries()) check(sink, knownKeys['sinks[]'], `sinks.${i}`)
-  return errors
-}
 
 /**
  * Decodes a user's config body (any subset of the fields; the rest take their defaults) or throws a
@@ -144,33 +224,28 @@ function unknownFields(body: unknown): FieldError[] {
  * pass silently.
  */
 export function decodeConfigFields(body: unknown): TopicConfigFields {
-  const unknown = unknownFields(body)
-  let fields: TopicConfigFields | undefined
-  let invalid: FieldError[] = []
-  try {
-    fields = decodeOrThrow(TopicConfigFields, body ?? {}, 'topic config')
-  } catch (error) {
-    if (!(error instanceof ValidationError)) throw error
-    invalid = [...error.errors]
-  }
-  if (invalid.length > 0 || unknown.length > 0 || !fields)
-    throw new ValidationError('topic config', [...invalid, ...unknown])
-  return stripUnknown(fields)
+  return decodeStrict(TopicConfigFields, body ?? {}, 'topic config')
 }
 
-/** Keeps only the known keys (nested ones included), so nothing unvalidated is stored. */
-function stripUnknown(fields: TopicConfigFields): TopicConfigFields {
-  return decodeOrThrow(t.exact(TopicConfigFields), fields, 'topic config')
-}
-
-/** Decodes a stored record; errors are returned, never thrown (a bad record must not crash a node). */
+/**
+ * Decodes a stored record; errors are returned, never thrown (a bad record must not crash a node).
+ * Keys this version does not know are dropped, so that nothing unvalidated is served or rewritten.
+ */
 export function decodeStoredConfig(
   value: unknown,
 ): { ok: true; config: TopicConfig } | { ok: false; errors: FieldError[] } {
   const result = TopicConfig.decode(value)
-  return isLeft(result) ? { ok: false, errors: fieldErrors(result.left) } : { ok: true, config: result.right }
+  return isLeft(result)
+    ? { ok: false, errors: fieldErrors(result.left) }
+    : { ok: true, config: stripUnknown(TopicConfig, result.right) }
 }
 
+/** The user-settable fields of a stored config: every key the fields codec declares, no other. */
+export function fieldsOf(config: TopicConfig): TopicConfigFields {
+  return stripUnknown(TopicConfigFields, config)
+}
+
+/** Whether Kafka accepts `name` as a topic name. */
 export function isValidTopicName(name: string): boolean {
-  return kafkaTopicName.is(name)
+  return KafkaTopicName.is(name)
 }

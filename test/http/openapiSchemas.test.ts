@@ -1,0 +1,180 @@
+import { isRight } from 'fp-ts/lib/Either.js'
+import type * as t from 'io-ts'
+import { describe, expect, it } from 'vitest'
+import { ApiError } from '../../src/http/errors.js'
+import { openApiDocument } from '../../src/http/openapi.js'
+import { type SchemaName, schemas } from '../../src/http/openapiSchemas.js'
+import { Health, Placement } from '../../src/http/routes/cluster.js'
+import { TopicEntry } from '../../src/http/routes/topics.js'
+import { ProcessStatus, ReportedNode } from '../../src/processes/state/status.js'
+import {
+  KafkaTopicName,
+  Rotation,
+  SinkSpec,
+  TimeSource,
+  TopicConfig,
+  TopicConfigFields,
+} from '../../src/processes/state/topicConfig.js'
+import { decodeStrict, FieldError } from '../../src/util/decode.js'
+import { newAjv } from '../helpers/ajv.js'
+import { node } from './fakes.js'
+
+const ajv = newAjv()
+ajv.addVocabulary(['openapi', 'info', 'tags', 'paths', 'components'])
+ajv.addSchema(openApiDocument as object, 'openapi.json')
+
+function errors(name: SchemaName, value: unknown): string[] {
+  const validate = ajv.compile({ $ref: `openapi.json#/components/schemas/${name}` })
+  return validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`)
+}
+
+const stored = {
+  version: 1,
+  topic: 'tweets',
+  revision: 3,
+  updatedAt: '2025-01-01T00:00:00.000Z',
+  sinks: [{ id: 'main', url: 's3://archive-bucket/tweets' }],
+  rotation: { maxAgeMs: 30_000 },
+}
+const process: ProcessStatus = {
+  group: 'kdp-archivers',
+  key: 'tweets|main|0',
+  partition: 2,
+  fencingToken: 7,
+  state: 'running',
+}
+
+/** For each component: values its codec decodes, and values it refuses (missing field, bad pattern...). */
+const cases: Array<{ name: SchemaName; codec: t.Any; valid: unknown[]; invalid: unknown[] }> = [
+  {
+    name: 'TopicConfigFields',
+    codec: TopicConfigFields,
+    valid: [{}, { parallelism: 256, time: { field: '$.created_at', format: 'iso' }, sortBy: '$.list[0]' }],
+    invalid: [
+      { parallelism: 0 },
+      { parallelism: 257 },
+      { parallelism: 1.5 },
+      { pathTemplate: ' \t' },
+      { sinks: [{ id: 'Main Sink', url: 's3://archive-bucket/x' }] },
+      { sinks: [{ id: 'main', url: 'http://example.com' }] },
+      { sinks: [{ url: 's3://archive-bucket/x' }] },
+      { dlqTopic: '..' },
+      { sortBy: '$' },
+      { format: 'csv' },
+      { colour: 'red' },
+      { time: { offset: 1 } },
+      { rotation: { maxBytes: '1' } },
+    ],
+  },
+  {
+    name: 'TopicConfig',
+    codec: TopicConfig,
+    valid: [stored],
+    invalid: [
+      { ...stored, revision: undefined },
+      { ...stored, revision: 0 },
+      { ...stored, version: 2 },
+      { ...stored, updatedAt: 'yesterday' },
+      { ...stored, topic: 'a b' },
+    ],
+  },
+  { name: 'SinkSpec', codec: SinkSpec, valid: [{ id: 'a', url: 'file:///x' }], invalid: [{ id: 'a' }] },
+  { name: 'TimeSource', codec: TimeSource, valid: [{}], invalid: [{ granularity: 'week' }] },
+  { name: 'Rotation', codec: Rotation, valid: [{ maxAgeMs: null }], invalid: [{ maxSpanMs: -1 }] },
+  { name: 'TopicName', codec: KafkaTopicName, valid: ['a.b_c-1'], invalid: ['.', '', 'x'.repeat(250)] },
+  {
+    name: 'TopicEntry',
+    codec: TopicEntry,
+    valid: [
+      { topic: 'raw', config: null },
+      { topic: 'tweets', config: stored },
+    ],
+    invalid: [{ topic: 'raw' }, { topic: 'raw', config: {} }],
+  },
+  {
+    name: 'NodeStatus',
+    codec: ReportedNode,
+    valid: [
+      node('a'),
+      node('b', { lost: true, httpAddress: 'http://h:1', processes: [{ ...process, revision: 3 }] }),
+    ],
+    invalid: [
+      { ...node('a'), lost: undefined },
+      { ...node('a'), pid: 1.5 },
+      { ...node('a'), processes: [{ ...process, state: 'sleeping' }] },
+    ],
+  },
+  {
+    name: 'ProcessStatus',
+    codec: ProcessStatus,
+    valid: [process, { ...process, revision: 1 }],
+    invalid: [
+      { ...process, partition: -1 },
+      { ...process, key: undefined },
+      { ...process, extra: 1 },
+    ],
+  },
+  {
+    name: 'Placement',
+    codec: Placement,
+    valid: [{ nodeId: 'a', lost: false, ...process }],
+    invalid: [
+      { nodeId: 'a', ...process },
+      { nodeId: 'a', lost: false, ...process, revision: 3 },
+    ],
+  },
+  {
+    name: 'Health',
+    codec: Health,
+    valid: [{ status: 'ok', nodeId: 'a' }],
+    invalid: [{ status: 'ko', nodeId: 'a' }],
+  },
+  {
+    name: 'Error',
+    codec: ApiError,
+    valid: [
+      { error: 'not_found', message: 'm' },
+      { error: 'invalid_body', message: 'm', fields: [{ path: 'a.0', message: 'bad' }] },
+    ],
+    invalid: [
+      { error: 'teapot', message: 'm' },
+      { error: 'invalid_body', message: 'm', fields: [{ path: 'a' }] },
+    ],
+  },
+  { name: 'FieldError', codec: FieldError, valid: [{ path: '', message: 'm' }], invalid: [{ message: 'm' }] },
+]
+
+describe('the component schemas and their codecs', () => {
+  it('have a case here for every component', () => {
+    expect(cases.map((c) => c.name).sort()).toEqual(Object.keys(schemas).sort())
+  })
+
+  it.each(cases)(
+    '$name: what the codec decodes, encoded, validates against the schema',
+    ({ name, codec, valid }) => {
+      for (const value of valid) {
+        const decoded: unknown = decodeStrict(codec, value, name)
+        expect(errors(name, codec.encode(decoded)), JSON.stringify(value)).toEqual([])
+      }
+    },
+  )
+
+  it.each(cases)('$name: what the codec refuses, the schema refuses too', ({ name, codec, invalid }) => {
+    for (const value of invalid) {
+      expect(() => decodeStrict(codec, value, name), JSON.stringify(value)).toThrow()
+      expect(errors(name, value), JSON.stringify(value)).not.toEqual([])
+    }
+  })
+
+  it('are looser than the decoder only where a rule has no keyword, and say so in their description', () => {
+    const decodes = (value: unknown) => isRight(TopicConfigFields.decode(value))
+    // The sinks' URL rules and the IANA zone list are checks, not keywords.
+    for (const value of [{ sinks: [{ id: 'a', url: 's3://ab' }] }, { time: { timeZone: 'Mars/Olympus' } }]) {
+      expect(decodes(value)).toBe(false)
+      expect(errors('TopicConfigFields', value)).toEqual([])
+    }
+    const sinkUrl = JSON.stringify(schemas.SinkSpec)
+    expect(sinkUrl).toContain('checked as the sinks check it')
+    expect(JSON.stringify(schemas.TimeSource)).toContain('IANA time zone')
+  })
+})
