@@ -15,11 +15,22 @@ export interface KafkaClusterOptions {
   readonly config?: Readonly<Record<string, string | number>>
   /** Heap for each broker JVM. */
   readonly heap?: string
+  /**
+   * More PLAINTEXT listeners, each advertised on ports of the caller's choosing (one per broker):
+   * e.g. a TCP proxy per node between the nodes and the brokers. Their real ports are in
+   * `listenerPorts`. Clients that bootstrap through one listener get its addresses in metadata.
+   */
+  readonly extraListeners?: ReadonlyArray<{
+    readonly name: string
+    readonly advertisedPorts: readonly number[]
+  }>
 }
 
 interface BrokerNode {
   readonly id: number
   readonly port: number
+  /** Real ports of the extra listeners, by name. */
+  readonly listenerPorts: Readonly<Record<string, number>>
   readonly dir: string
   process: ChildProcess | undefined
 }
@@ -32,6 +43,8 @@ export interface KafkaCluster {
   readonly bootstrap: string
   /** Where the brokers' data and logs are (deleted by stop()). */
   readonly dir: string
+  /** Real ports of the extra listeners, by name, one per broker. */
+  readonly listenerPorts: Readonly<Record<string, readonly number[]>>
   /** SIGKILL one broker (index 0..n-1); resolves once it is gone. */
   kill(index: number): Promise<void>
   /** Starts a killed broker again on the same port and data; resolves when it accepts connections. */
@@ -65,14 +78,26 @@ function serverProperties(
   options: KafkaClusterOptions,
 ): string {
   const voters = [...controllerPorts].map(([id, port]) => `${id}@127.0.0.1:${port}`).join(',')
+  const extra = options.extraListeners ?? []
   const replication = size === 1 ? 1 : 3
   const props: Record<string, string | number> = {
     'process.roles': 'broker,controller',
     'node.id': node.id,
     'controller.quorum.voters': voters,
-    listeners: `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${controllerPorts.get(node.id)}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.port}`,
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    listeners: [
+      `PLAINTEXT://127.0.0.1:${node.port}`,
+      `CONTROLLER://127.0.0.1:${controllerPorts.get(node.id)}`,
+      ...extra.map((l) => `${l.name}://127.0.0.1:${node.listenerPorts[l.name]}`),
+    ].join(','),
+    'advertised.listeners': [
+      `PLAINTEXT://127.0.0.1:${node.port}`,
+      ...extra.map((l) => `${l.name}://127.0.0.1:${l.advertisedPorts[node.id - 1]}`),
+    ].join(','),
+    'listener.security.protocol.map': [
+      'PLAINTEXT:PLAINTEXT',
+      'CONTROLLER:PLAINTEXT',
+      ...extra.map((l) => `${l.name}:PLAINTEXT`),
+    ].join(','),
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
     'log.dirs': join(node.dir, 'data'),
@@ -143,7 +168,9 @@ export async function startKafka(options: KafkaClusterOptions = {}): Promise<Kaf
   for (let id = 1; id <= size; id++) {
     const nodeDir = join(dir, `broker-${id}`)
     mkdirSync(nodeDir, { recursive: true })
-    nodes.push({ id, port: await freePort(), dir: nodeDir, process: undefined })
+    const listenerPorts: Record<string, number> = {}
+    for (const listener of options.extraListeners ?? []) listenerPorts[listener.name] = await freePort()
+    nodes.push({ id, port: await freePort(), listenerPorts, dir: nodeDir, process: undefined })
     controllerPorts.set(id, await freePort())
   }
   const id = clusterId()
@@ -181,6 +208,9 @@ export async function startKafka(options: KafkaClusterOptions = {}): Promise<Kaf
     brokers: nodes.map((n) => `127.0.0.1:${n.port}`),
     bootstrap: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
     dir,
+    listenerPorts: Object.fromEntries(
+      (options.extraListeners ?? []).map((l) => [l.name, nodes.map((n) => n.listenerPorts[l.name]!)]),
+    ),
     async kill(index) {
       const node = nodeAt(index)
       if (node.process) await stopChild(node.process, 'SIGKILL')

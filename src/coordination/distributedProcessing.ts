@@ -18,6 +18,12 @@ export interface StartOptions {
    * and `done` rejects with the failure.
    */
   readonly failurePolicy?: FailurePolicy
+  /**
+   * What identifies a static list across nodes (nodes with another value get nothing). Default:
+   * the list's length and its processes' source text. Set it to a version you change only when
+   * the list's order or meaning changes, so that a fix inside one process does not count.
+   */
+  readonly listVersion?: string
 }
 
 /**
@@ -96,7 +102,11 @@ export class DistributedProcessing {
     const s = this.settings
     const logger = this.#logger.child({ group: name })
     const keyed = Array.isArray(processes)
-      ? staticProcesses(processes as readonly Process[], s.partitions)
+      ? staticProcesses(
+          processes as readonly Process[],
+          s.partitions,
+          options.listVersion === undefined ? undefined : `version:${options.listVersion}`,
+        )
       : dynamicProcesses(processes as ProcessSource, s.partitions)
     let handle: GroupHandle | undefined
     const group: ProcessGroup = new ProcessGroup({
@@ -105,6 +115,7 @@ export class DistributedProcessing {
       processes: keyed,
       logger,
       onFailure: (failure) => handle?.processFailed(failure),
+      onFatal: (error) => handle?.fail(error),
       membership: (report, listener) =>
         this.#kafka.membership({
           groupId: name,
@@ -174,6 +185,11 @@ class GroupHandle implements ProcessingHandle {
 
   assignedPartitions(): number[] {
     return this.group.assigned()
+  }
+
+  /** The membership failed for good: stop, and fail `done` with `error`. */
+  fail(error: Error): void {
+    void this.#stop(error)
   }
 
   processFailed(failure: ProcessFailure): void {

@@ -1,20 +1,23 @@
 import type { Logger } from '../util/logging.js'
-import type { Assignment, GroupMembership, MembershipListener } from './groupMembership.js'
+import { settledWithin } from '../util/timeout.js'
+import type { Assignment, GroupMembership, MembershipListener, RenewalKind } from './groupMembership.js'
 import { Lease, monotonicMs } from './lease.js'
-import type { MemberReport } from './memberProtocol.js'
+import { fencingToken, type MemberReport } from './memberProtocol.js'
 import type { Process, ProcessFailure, RunningProcess } from './process.js'
 import type { ResolvedSettings } from './settings.js'
-import { SliceTable, type StopReason } from './sliceTable.js'
+import { SliceTable } from './sliceTable.js'
 import { StallGuard } from './stallGuard.js'
 
 /** The processes of one list, by key, each with its partition. */
 export interface KeyedProcesses {
   byPartition(partition: number): ReadonlyMap<string, Process>
   subscribe(listener: () => void): () => void
+  /** What other nodes' lists must equal (static lists: length and sources; dynamic sets: `dynamic`). */
+  readonly fingerprint: string
 }
 
 interface Owned {
-  /** Fencing token: the generation in which this node acquired the partition. */
+  /** Fencing token: (epoch, generation) of the round in which this node acquired the partition. */
   readonly token: number
   /** Monotonic time before which the slice must not start (handover delay). */
   readonly startAt: number
@@ -26,6 +29,8 @@ export interface ProcessGroupOptions {
   readonly processes: KeyedProcesses
   readonly logger: Logger
   readonly onFailure: (failure: ProcessFailure) => void
+  /** The membership failed for good (bad settings, not authorized): the handle must fail. */
+  readonly onFatal: (error: Error) => void
   readonly membership: (report: () => MemberReport, listener: MembershipListener) => GroupMembership
 }
 
@@ -43,34 +48,45 @@ export class ProcessGroup implements MembershipListener {
   readonly #membership: GroupMembership
   #owned = new Map<number, Owned>()
   #generation = -1
+  #epoch: number | null = null
   #memberId: string | undefined
+  /** Partitions whose slice ran here and stopped since the last assignment: cleanly released. */
   #released = new Set<number>()
+  /**
+   * While a join is in flight: the partitions its report said were live. Nothing else may start
+   * until the answer, which may give any other partition to another member.
+   */
+  #reportedLive: ReadonlySet<number> | undefined
+  /** Held back by the leader because they run here: once all stopped, a new round hands them out. */
+  #heldBack = new Set<number>()
+  #lastMismatch: string | null = null
   #leaving = false
   #leaseTimer: NodeJS.Timeout | undefined
   #startTimers = new Map<number, NodeJS.Timeout>()
   #unsubscribe: (() => void) | undefined
 
   constructor(private readonly options: ProcessGroupOptions) {
-    this.#settings = options.settings
+    const s = options.settings
+    this.#settings = s
     this.#logger = options.logger
-    this.#lease = new Lease(this.#settings.leaseMs)
-    this.#guard = new StallGuard(options.name, this.#settings.maxStopMs + this.#settings.leaseMarginMs)
+    this.#lease = new Lease({
+      leaseMs: s.leaseMs,
+      rebalanceLeaseMs: s.rebalanceLeaseMs,
+      clockJumpMs: s.clockJumpMs,
+    })
+    this.#guard = new StallGuard(options.name, s.maxStopMs + s.leaseMarginMs)
     this.#slices = new SliceTable({
-      maxStopMs: this.#settings.maxStopMs,
+      maxStopMs: s.maxStopMs,
       logger: this.#logger,
       isLeaseValid: () => this.#lease.valid(),
       onFailure: options.onFailure,
-      onSliceStopped: (partition, reason) => this.#sliceStopped(partition, reason),
+      onSliceStopped: (partition, _reason, ran) => this.#sliceStopped(partition, ran),
       onInstanceRetired: () => this.#reconcile(),
       onSliceActive: () => this.#publishToGuard(),
       onStuck: (partition, key) => {
         this.#logger.error(
           'process did not stop within maxStopMs; ending this node so no second instance can overlap',
-          {
-            partition,
-            key,
-            maxStopMs: this.#settings.maxStopMs,
-          },
+          { partition, key, maxStopMs: s.maxStopMs },
         )
         process.exit(70)
       },
@@ -93,7 +109,9 @@ export class ProcessGroup implements MembershipListener {
     await this.#slices.stopAll('leaving')
     // While still a member and reporting nothing live, one more round hands our partitions over
     // without the handover delay; after LeaveGroup the others could not tell a clean stop from a crash.
-    if (hadWork) await this.#membership.requestRebalance()
+    // Bounded: with the coordinator unreachable the round cannot happen; the others then take the
+    // partitions over after our session, with the handover delay.
+    if (hadWork) await settledWithin(this.#membership.requestRebalance(), this.#settings.sessionTimeoutMs)
     await this.#membership.stop()
     this.#clearTimers()
     await this.#guard.stop()
@@ -114,13 +132,14 @@ export class ProcessGroup implements MembershipListener {
 
   // --- MembershipListener ---
 
-  onLeaseRenewed(sentAt: number): void {
-    this.#logger.debug('lease renewal', { sentAt, deadline: sentAt + this.#settings.leaseMs })
+  onLeaseRenewed(sentAt: number, kind: RenewalKind): void {
     const wasValid = this.#lease.valid()
-    this.#lease.renew(sentAt)
+    if (kind === 'stable') this.#lease.renew(sentAt)
+    else this.#lease.renewInRebalance(sentAt)
+    this.#logger.debug('lease renewal', { kind, sentAt, deadline: this.#lease.deadline })
     this.#armLeaseTimer()
     if (!wasValid && this.#lease.valid()) {
-      this.#logger.info('lease renewed', { leaseMs: this.#settings.leaseMs })
+      this.#logger.info('lease renewed', { leaseMs: this.#settings.leaseMs, kind })
       this.#reconcile()
     }
     this.#publishToGuard()
@@ -131,12 +150,22 @@ export class ProcessGroup implements MembershipListener {
     if (!this.#leaving && (this.#lease.valid() || this.#slices.live().length > 0)) {
       this.#logger.warn('group membership lost; stopping every slice', { reason })
     }
+    this.#reportedLive = undefined
     this.#lease.revoke()
     this.#reconcile()
   }
 
+  onFatal(error: Error): void {
+    this.#logger.error('group membership failed and will not be retried; stopping every slice', {
+      error: error.message,
+    })
+    this.onLost(error.message)
+    this.options.onFatal(error)
+  }
+
   onAssignment(assignment: Assignment): void {
     const now = monotonicMs()
+    this.#reportedLive = undefined
     if (this.#memberId !== undefined && assignment.memberId !== this.#memberId) {
       // We were out of the group in between: whatever we still run is suspect.
       this.#logger.warn('rejoined with a new member id; stopping every slice first', {
@@ -145,6 +174,19 @@ export class ProcessGroup implements MembershipListener {
       void this.#slices.stopAll('lease-lost')
     }
     this.#memberId = assignment.memberId
+    const notes = assignment.notes
+    if (!notes) {
+      // Without notes there is no epoch for a fencing token and no proof of a clean handover.
+      this.#logger.error('assignment without decodable kdp notes; running nothing this round')
+      this.#applyOwnership(new Map(), assignment.generation)
+      return
+    }
+    this.#epoch = notes.epoch
+    if (notes.mismatch !== this.#lastMismatch) {
+      this.#lastMismatch = notes.mismatch
+      if (notes.mismatch) this.#logger.error(`this node runs nothing: ${notes.mismatch}`)
+    }
+    const delayMs = Math.max(this.#settings.handoverDelayMs, notes.handoverMs)
     const owned = new Map<number, Owned>()
     const delayed: number[] = []
     for (const partition of assignment.partitions) {
@@ -156,45 +198,61 @@ export class ProcessGroup implements MembershipListener {
         continue
       }
       // Still stopping here (nobody else can have it), or handed over by a member of the previous generation.
-      const clean =
-        state === 'stopping' || assignment.notes?.cleanAt[String(partition)] === assignment.generation - 1
+      const clean = state === 'stopping' || notes.cleanAt[String(partition)] === assignment.generation - 1
       if (!clean) delayed.push(partition)
       owned.set(partition, {
-        token: assignment.generation,
-        startAt: clean ? now : now + this.#settings.handoverDelayMs,
+        token: fencingToken(notes.epoch, assignment.generation),
+        startAt: clean ? now : now + delayMs,
       })
     }
-    const lost = [...this.#owned.keys()].filter((p) => !owned.has(p))
     const gained = assignment.partitions.filter((p) => !this.#owned.has(p))
-    this.#owned = owned
-    this.#generation = assignment.generation
-    this.#released = new Set()
+    const lost = [...this.#owned.keys()].filter((p) => !owned.has(p))
+    this.#heldBack = new Set(notes.heldBack)
     // Renew only now that the new assignment is in place: a renewal first would restart the old one.
     if (assignment.leaseFrom !== undefined) this.#lease.renew(assignment.leaseFrom)
-    this.#armLeaseTimer()
     this.#logger.info('assignment', {
       generation: assignment.generation,
+      epoch: notes.epoch,
       partitions: assignment.partitions.length,
       gained,
       lost,
       delayed,
-      heldBack: assignment.notes?.heldBack.length ?? 0,
+      heldBack: notes.heldBack.length,
     })
-    this.#reconcile()
+    this.#applyOwnership(owned, assignment.generation)
+    this.#maybeHandOver()
   }
 
   // --- internals ---
 
+  #applyOwnership(owned: Map<number, Owned>, generation: number): void {
+    this.#owned = owned
+    this.#generation = generation
+    this.#released = new Set()
+    this.#armLeaseTimer()
+    this.#reconcile()
+  }
+
   #report(): MemberReport {
+    const now = monotonicMs()
     const live = this.#slices.live()
+    this.#reportedLive = new Set(live)
+    // A claim tells the leader "nothing of it runs here, and nothing of it runs anywhere else either":
+    // only true once the handover delay of our own acquisition has passed (or it ran here).
+    const claims = new Set(this.#released)
+    for (const [partition, owned] of this.#owned) if (owned.startAt <= now) claims.add(partition)
     return {
-      v: 1,
+      v: 2,
       nodeId: this.#settings.nodeId,
       role: 'worker',
       leaving: this.#leaving,
       generation: this.#generation,
-      claims: [...new Set([...this.#owned.keys(), ...this.#released])].sort((a, b) => a - b),
+      claims: [...claims].sort((a, b) => a - b),
       live,
+      partitions: this.#settings.partitions,
+      fingerprint: this.options.processes.fingerprint,
+      handoverMs: this.#settings.handoverDelayMs,
+      epoch: this.#epoch,
     }
   }
 
@@ -214,6 +272,8 @@ export class ProcessGroup implements MembershipListener {
         continue
       }
       if (!leaseOk) continue
+      // A join is in flight and did not report this partition live: the answer may give it away.
+      if (this.#reportedLive && !this.#reportedLive.has(partition)) continue
       if (owned.startAt > now) {
         if (state === undefined) this.#slices.wait(partition, owned.token)
         this.#armStartTimer(partition, owned.startAt - now)
@@ -224,14 +284,27 @@ export class ProcessGroup implements MembershipListener {
     this.#publishToGuard()
   }
 
-  #sliceStopped(partition: number, reason: StopReason): void {
-    this.#released.add(partition)
+  #sliceStopped(partition: number, ran: boolean): void {
+    // A slice that only waited out its handover delay proves nothing about its previous owner.
+    if (ran) this.#released.add(partition)
     this.#publishToGuard()
-    if (reason === 'revoked' && !this.#leaving) {
-      // The leader held this partition back while we ran it; a new round lets its new owner start it.
-      void this.#membership.requestRebalance()
-    }
+    this.#maybeHandOver()
     this.#reconcile()
+  }
+
+  /**
+   * The leader held back partitions because they ran here. Once none of them runs here any more,
+   * whatever stopped them (revocation, lost lease, new member id), a new round lets their new
+   * owners start them; the membership retries the round until it happened.
+   */
+  #maybeHandOver(): void {
+    if (this.#heldBack.size === 0 || this.#leaving) return
+    for (const partition of this.#heldBack) if (this.#slices.has(partition)) return
+    this.#logger.info('held-back partitions stopped here; starting a round to hand them over', {
+      partitions: [...this.#heldBack],
+    })
+    this.#heldBack = new Set()
+    void this.#membership.requestRebalance()
   }
 
   #armStartTimer(partition: number, delayMs: number): void {
@@ -249,7 +322,7 @@ export class ProcessGroup implements MembershipListener {
     this.#leaseTimer = setTimeout(
       () => {
         if (!this.#lease.valid() && this.#slices.activeCount() > 0) {
-          this.#logger.warn('lease ran out without a successful heartbeat; stopping every slice', {
+          this.#logger.warn('lease ran out without a renewal; stopping every slice', {
             leaseMs: this.#settings.leaseMs,
           })
         }

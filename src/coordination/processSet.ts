@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Process, ProcessSource } from './process.js'
 import type { KeyedProcesses } from './processGroup.js'
 
@@ -54,8 +55,23 @@ export class ProcessSet implements ProcessSource {
   }
 }
 
+/**
+ * What identifies a static list across nodes: its length and the source text of its processes. A
+ * node whose list differs (a rolling deploy inserted a process) would run some process in another
+ * slice than the others do; the leader gives it nothing (see assignmentPlan.ts).
+ */
+export function listFingerprint(list: readonly Process[]): string {
+  const hash = createHash('sha256')
+  for (const process of list) hash.update(process.toString()).update('\0')
+  return `static:${list.length}:${hash.digest('hex').slice(0, 16)}`
+}
+
 /** KDP slicing of a static list: process i belongs to partition i mod N, keyed by its index. */
-export function staticProcesses(list: readonly Process[], partitions: number): KeyedProcesses {
+export function staticProcesses(
+  list: readonly Process[],
+  partitions: number,
+  fingerprint = listFingerprint(list),
+): KeyedProcesses {
   const byPartition = new Map<number, Map<string, Process>>()
   list.forEach((process, index) => {
     const p = index % partitions
@@ -64,7 +80,7 @@ export function staticProcesses(list: readonly Process[], partitions: number): K
     byPartition.set(p, slice)
   })
   const empty: ReadonlyMap<string, Process> = new Map()
-  return { byPartition: (p) => byPartition.get(p) ?? empty, subscribe: () => () => {} }
+  return { byPartition: (p) => byPartition.get(p) ?? empty, subscribe: () => () => {}, fingerprint }
 }
 
 /** A dynamic source sliced by the stable hash of each key. */
@@ -77,5 +93,7 @@ export function dynamicProcesses(source: ProcessSource, partitions: number): Key
       return slice
     },
     subscribe: (listener) => source.subscribe(listener),
+    // Keys map to partitions by a stable hash: only the partition count must agree.
+    fingerprint: 'dynamic',
   }
 }

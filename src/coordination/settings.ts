@@ -51,7 +51,10 @@ export interface DistributedProcessingSettings {
   readonly nodeId?: string
   /** Consumer-group session timeout. Default 10000 ms. */
   readonly sessionTimeoutMs?: number
-  /** Consumer-group rebalance timeout. Default: the session timeout. */
+  /**
+   * Consumer-group rebalance timeout: how long the coordinator waits for members to rejoin, and how
+   * long a join phase may keep members running (see the lease). Default 60000 ms (as Kafka Connect).
+   */
   readonly rebalanceTimeoutMs?: number
   /** Heartbeat interval (also the idle fetch wait). Default 1000 ms. */
   readonly heartbeatIntervalMs?: number
@@ -79,6 +82,10 @@ export interface ResolvedSettings {
   readonly leaseMarginMs: number
   /** How long a successful heartbeat keeps this node the owner of its slices. */
   readonly leaseMs: number
+  /** How long after the group was last seen stable a rebalance may keep this node the owner. */
+  readonly rebalanceLeaseMs: number
+  /** A jump of the wall clock against the monotonic clock larger than this revokes the lease. */
+  readonly clockJumpMs: number
   /** How long a node waits before starting a slice whose previous owner may still be stopping. */
   readonly handoverDelayMs: number
   readonly kafka: DistributedProcessingSettings['kafka']
@@ -94,7 +101,7 @@ export function resolveSettings(input: DistributedProcessingSettings): ResolvedS
   const { kafka, logger: _logger, ...data } = input
   const s = decodeOrThrow(SettingsCodec, data, 'DistributedProcessing settings')
   const sessionTimeoutMs = s.sessionTimeoutMs ?? 10_000
-  const rebalanceTimeoutMs = s.rebalanceTimeoutMs ?? sessionTimeoutMs
+  const rebalanceTimeoutMs = s.rebalanceTimeoutMs ?? Math.max(60_000, sessionTimeoutMs)
   const heartbeatIntervalMs = s.heartbeatIntervalMs ?? Math.min(1000, Math.floor(sessionTimeoutMs / 6))
   const maxStopMs = s.maxStopMs ?? 3000
   const leaseMarginMs = s.leaseMarginMs ?? 1000
@@ -126,6 +133,9 @@ export function resolveSettings(input: DistributedProcessingSettings): ResolvedS
     maxStopMs,
     leaseMarginMs,
     leaseMs,
+    rebalanceLeaseMs: rebalanceTimeoutMs - maxStopMs - leaseMarginMs,
+    // Half the margin: the other half still covers the delay between send and receipt.
+    clockJumpMs: Math.max(100, leaseMarginMs / 2),
     handoverDelayMs: maxStopMs + leaseMarginMs,
     kafka,
   }

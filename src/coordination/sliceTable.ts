@@ -40,8 +40,8 @@ export interface SliceHooks {
   /** The node's lease; checked synchronously before every start and by `ctx.isOwner()`. */
   isLeaseValid(): boolean
   onFailure(failure: ProcessFailure): void
-  /** A slice has fully stopped (every instance settled). */
-  onSliceStopped(partition: number, reason: StopReason): void
+  /** A slice has fully stopped (every instance settled); `ran`: it had started, not only waited. */
+  onSliceStopped(partition: number, reason: StopReason, ran: boolean): void
   /** An instance did not settle within maxStopMs. Default policy: end the node. */
   onStuck(partition: number, key: string): void
   /** A single removed or replaced instance has settled; its key may start again. */
@@ -154,7 +154,7 @@ export class SliceTable {
       this.#slices.delete(partition)
       if (!wasWaiting)
         this.hooks.logger.info('slice stopped', { partition, reason, processes: instances.length })
-      this.hooks.onSliceStopped(partition, reason)
+      this.hooks.onSliceStopped(partition, reason, !wasWaiting)
     })
     return slice.stopped
   }

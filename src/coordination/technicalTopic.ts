@@ -12,13 +12,23 @@ export class TopicMismatchError extends Error {
   }
 }
 
-/** Creates the technical topic if missing; checks its partition count otherwise. */
+/** The compacted topic beside the technical topic that keeps each group's fencing epoch. */
+export function epochsTopicOf(technicalTopic: string): string {
+  return `${technicalTopic}-epochs`
+}
+
+/** Creates the technical topic and its epochs topic if missing; checks the partition count otherwise. */
 export async function ensureTechnicalTopic(admin: TopicAdmin, settings: ResolvedSettings): Promise<void> {
   const { topic, partitions } = settings
-  const { partitions: actual } = await admin.ensureTopic({
-    topic,
-    partitions,
-    ...(settings.replicationFactor !== undefined && { replicationFactor: settings.replicationFactor }),
-  })
+  const replication = settings.replicationFactor !== undefined && {
+    replicationFactor: settings.replicationFactor,
+  }
+  const { partitions: actual } = await admin.ensureTopic({ topic, partitions, ...replication })
   if (actual !== partitions) throw new TopicMismatchError(topic, actual, partitions)
+  await admin.ensureTopic({
+    topic: epochsTopicOf(topic),
+    partitions: 1,
+    ...replication,
+    config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0' },
+  })
 }

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import type { Consumer, Kafka, Message, Producer } from 'kafkajs'
 import type { GroupMembership, MembershipOptions } from '../coordination/groupMembership.js'
+import { epochsTopicOf } from '../coordination/technicalTopic.js'
 import type { Logger } from '../util/logging.js'
 import { SharedPromise } from '../util/sharedPromise.js'
 import { endOffsets, ensureTopic, groupLag, partitionCount, withAdmin } from './admin.js'
 import { createKafka } from './client.js'
 import type { KafkaConnectionOptions } from './connection.js'
+import { AppendedEpochStore } from './epochStore.js'
 import { KafkajsMembership } from './membership.js'
 import { kafkajsTopicConsumer } from './topicConsumer.js'
 import type { KafkaClient, LogRecord, OutgoingRecord, Tail, TopicConsumer, TopicSpec } from './types.js'
@@ -22,6 +24,8 @@ function toMessage(record: OutgoingRecord): Message {
 /** KafkaClient on kafkajs 2.2.4. */
 export class KafkajsClient implements KafkaClient {
   readonly #kafka: Kafka
+  readonly #options: KafkaConnectionOptions
+  #trigger: Kafka | undefined
   readonly #logger: Logger
   readonly #producer: SharedPromise<Producer>
   readonly #tails = new Set<Consumer>()
@@ -29,6 +33,7 @@ export class KafkajsClient implements KafkaClient {
   readonly #crashListeners = new Map<string, Set<() => void>>()
 
   constructor(options: KafkaConnectionOptions) {
+    this.#options = options
     this.#logger = options.logger
     this.#kafka = createKafka(options, (groupId) => {
       for (const listener of this.#crashListeners.get(groupId) ?? []) listener()
@@ -108,8 +113,12 @@ export class KafkajsClient implements KafkaClient {
   }
 
   membership(options: MembershipOptions): GroupMembership {
-    return new KafkajsMembership(this.#kafka, options, (listener) =>
-      this.#onCrashLog(options.groupId, listener),
+    return new KafkajsMembership(
+      this.#kafka,
+      () => this.#triggerKafka(),
+      options,
+      new AppendedEpochStore(this, epochsTopicOf(options.topic)),
+      (listener) => this.#onCrashLog(options.groupId, listener),
     )
   }
 
@@ -122,6 +131,12 @@ export class KafkajsClient implements KafkaClient {
     this.#tails.clear()
     const producer = await this.#producer.take()
     await producer?.disconnect()
+  }
+
+  /** Trigger members get a client of their own: their "Crash:" log line must not stop our slices. */
+  #triggerKafka(): Kafka {
+    this.#trigger ??= createKafka({ ...this.#options, clientId: `${this.#options.clientId}-trigger` })
+    return this.#trigger
   }
 
   #onCrashLog(groupId: string, listener: () => void): () => void {

@@ -7,20 +7,34 @@ import {
 import type { MemberReport } from '../../src/coordination/memberProtocol.js'
 import { mulberry32, type Random } from '../helpers/prng.js'
 
+/** A report's agreed configuration: `partitions: 0` is filled in with the plan's count by `plan`. */
+const sameList = { partitions: 0, fingerprint: 'list-1', handoverMs: 4000, epoch: null }
+
 function member(memberId: string, fields: Partial<MemberReport> = {}): PlanMember {
   return {
     memberId,
     report: {
-      v: 1,
+      v: 2,
       nodeId: `node-${memberId}`,
       role: 'worker',
       leaving: false,
       generation: -1,
       claims: [],
       live: [],
+      ...sameList,
       ...fields,
     },
   }
+}
+
+/** planAssignment with every report that left its partition count open slicing by `partitions`. */
+function planWith(partitions: number, members: readonly PlanMember[]): AssignmentPlan {
+  return planAssignment(
+    partitions,
+    members.map((m) =>
+      m.report && m.report.partitions === 0 ? { ...m, report: { ...m.report, partitions } } : m,
+    ),
+  )
 }
 
 function partitionsOf(plan: AssignmentPlan, memberId: string): readonly number[] {
@@ -37,13 +51,100 @@ function cleanAtOf(plan: AssignmentPlan, memberId: string): Readonly<Record<stri
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i)
 
+describe('planAssignment: members that disagree on the process list', () => {
+  it('gives a member with another list fingerprint nothing, names the difference, and keeps the rest balanced', () => {
+    const p = planWith(6, [
+      member('a', { generation: 3, claims: [0, 1, 2], live: [0, 1, 2] }),
+      member('b', { generation: 3, claims: [3, 4, 5], live: [3, 4, 5] }),
+      member('new', { fingerprint: 'list-2' }),
+    ])
+    expect(partitionsOf(p, 'new')).toEqual([])
+    expect(p.assignments.find((a) => a.memberId === 'new')?.mismatch).toMatch(
+      /process list \(list-2\) differs/,
+    )
+    expect(p.alarms.some((a) => a.includes('new') && a.includes('list-2'))).toBe(true)
+    expect(partitionsOf(p, 'a')).toEqual([0, 1, 2])
+    expect(partitionsOf(p, 'b')).toEqual([3, 4, 5])
+    expect(p.reference).toEqual({ partitions: 6, fingerprint: 'list-1' })
+  })
+
+  it('refuses a member that slices by another partition count (the technical topic was grown)', () => {
+    const p = planWith(6, [
+      member('a', { generation: 3, claims: [0, 1, 2, 3, 4, 5], live: [0, 1, 2, 3, 4, 5] }),
+      member('grown', { partitions: 9 }),
+    ])
+    expect(partitionsOf(p, 'grown')).toEqual([])
+    expect(p.assignments.find((a) => a.memberId === 'grown')?.mismatch).toMatch(
+      /9 partitions, the group by 6/,
+    )
+  })
+
+  it('starts nothing new anywhere while a mismatched member still runs slices, and hands all over once it stopped', () => {
+    // A rolling deploy: the new list is now the majority; the old node still runs 0-2.
+    const members = [
+      member('old', { generation: 4, fingerprint: 'list-0', claims: [0, 1, 2], live: [0, 1, 2] }),
+      member('n1', { generation: 4, claims: [3, 4, 5], live: [3, 4, 5] }),
+      member('n2', { generation: -1 }),
+    ]
+    const first = planWith(6, members)
+    expect(partitionsOf(first, 'old')).toEqual([])
+    // n1 keeps what it runs; nothing that is not live starts (n2 gets nothing yet).
+    expect(partitionsOf(first, 'n1')).toEqual([3, 4, 5])
+    expect(partitionsOf(first, 'n2')).toEqual([])
+    expect(first.assignments.find((a) => a.memberId === 'old')?.heldBack).toEqual([0, 1, 2])
+    const second = planWith(6, [
+      member('old', { generation: 5, fingerprint: 'list-0', claims: [0, 1, 2], live: [] }),
+      member('n1', { generation: 5, claims: [3, 4, 5], live: [3, 4, 5] }),
+      member('n2', { generation: 5 }),
+    ])
+    expect(partitionsOf(second, 'old')).toEqual([])
+    expect([...partitionsOf(second, 'n1'), ...partitionsOf(second, 'n2')].sort()).toEqual([0, 1, 2, 3, 4, 5])
+  })
+
+  it('follows the majority, and on a tie the side that runs more slices', () => {
+    const tie = planWith(4, [
+      member('a', { fingerprint: 'old', generation: 2, claims: [0, 1, 2, 3], live: [0, 1, 2, 3] }),
+      member('b', { fingerprint: 'new' }),
+    ])
+    expect(tie.reference?.fingerprint).toBe('old')
+    const majority = planWith(4, [
+      member('a', { fingerprint: 'old', generation: 2, claims: [0, 1, 2, 3], live: [0, 1, 2, 3] }),
+      member('b', { fingerprint: 'new' }),
+      member('c', { fingerprint: 'new' }),
+    ])
+    expect(majority.reference?.fingerprint).toBe('new')
+    expect(partitionsOf(majority, 'a')).toEqual([])
+  })
+
+  it('reports the largest handover delay of all members', () => {
+    const p = planWith(2, [member('a', { handoverMs: 4000 }), member('b', { handoverMs: 9000 }), member('c')])
+    expect(p.handoverMs).toBe(9000)
+  })
+
+  it('tells each member only the held-back partitions it runs itself', () => {
+    const p = planWith(4, [
+      member('l', { leaving: true, generation: 5, claims: [0, 1], live: [0, 1] }),
+      member('w', { generation: 5, claims: [2, 3], live: [2, 3] }),
+    ])
+    expect(p.heldBack).toEqual([0, 1])
+    expect(p.assignments.find((a) => a.memberId === 'l')?.heldBack).toEqual([0, 1])
+    expect(p.assignments.find((a) => a.memberId === 'w')?.heldBack).toEqual([])
+  })
+})
+
 describe('planAssignment: examples', () => {
   it('returns nothing for an empty group', () => {
-    expect(planAssignment(8, [])).toEqual({ assignments: [], heldBack: [], alarms: [] })
+    expect(planWith(8, [])).toEqual({
+      assignments: [],
+      heldBack: [],
+      alarms: [],
+      reference: undefined,
+      handoverMs: 0,
+    })
   })
 
   it('spreads the partitions of a fresh group evenly, one assignment per member in input order', () => {
-    const plan = planAssignment(8, [member('c'), member('a'), member('b')])
+    const plan = planWith(8, [member('c'), member('a'), member('b')])
     expect(plan.assignments.map((a) => a.memberId)).toEqual(['c', 'a', 'b'])
     // 8 over 3: two members get 3, one gets 2; ties go by node id, so node-a and node-b get the +1.
     expect(partitionsOf(plan, 'a')).toHaveLength(3)
@@ -60,7 +161,7 @@ describe('planAssignment: examples', () => {
   })
 
   it('keeps a balanced placement as it is', () => {
-    const plan = planAssignment(6, [
+    const plan = planWith(6, [
       member('a', { generation: 3, claims: [0, 2, 4], live: [0, 2, 4] }),
       member('b', { generation: 3, claims: [1, 3, 5], live: [1, 3, 5] }),
     ])
@@ -71,10 +172,7 @@ describe('planAssignment: examples', () => {
   })
 
   it('holds back the partitions a new member should get while their holder still runs them', () => {
-    const plan = planAssignment(6, [
-      member('a', { generation: 3, claims: range(6), live: range(6) }),
-      member('b'),
-    ])
+    const plan = planWith(6, [member('a', { generation: 3, claims: range(6), live: range(6) }), member('b')])
     expect(partitionsOf(plan, 'a')).toEqual([0, 1, 2])
     expect(partitionsOf(plan, 'b')).toEqual([])
     expect(plan.heldBack).toEqual([3, 4, 5])
@@ -82,7 +180,7 @@ describe('planAssignment: examples', () => {
   })
 
   it('hands the held-back partitions over cleanly once their holder reports them stopped', () => {
-    const plan = planAssignment(6, [
+    const plan = planWith(6, [
       member('a', { generation: 4, claims: range(6), live: [0, 1, 2] }),
       member('b', { generation: 4 }),
     ])
@@ -92,10 +190,10 @@ describe('planAssignment: examples', () => {
     expect(plan.heldBack).toEqual([])
   })
 
-  it('gives a partition live on two members to nobody and raises an alarm', () => {
-    const plan = planAssignment(2, [
+  it('gives a partition live on two members with equal claims to nobody and raises an alarm', () => {
+    const plan = planWith(2, [
       member('a', { generation: 2, claims: [0], live: [0] }),
-      member('b', { generation: 2, claims: [1], live: [0, 1] }),
+      member('b', { generation: 2, claims: [0, 1], live: [0, 1] }),
     ])
     expect(partitionsOf(plan, 'a')).not.toContain(0)
     expect(partitionsOf(plan, 'b')).not.toContain(0)
@@ -107,8 +205,21 @@ describe('planAssignment: examples', () => {
     expect(plan.alarms[0]).toContain('b')
   })
 
+  it('keeps a partition live on two members with the one whose claim is newer (the other is a stopping zombie)', () => {
+    // n2 resumed after its session expired and rejoined while its slices still stop; n4 took 0 over.
+    const plan = planWith(2, [
+      member('zombie', { generation: 30, claims: [0, 1], live: [0, 1] }),
+      member('owner', { generation: 32, claims: [0], live: [0] }),
+    ])
+    expect(partitionsOf(plan, 'owner')).toContain(0)
+    expect(partitionsOf(plan, 'zombie')).not.toContain(0)
+    expect(plan.heldBack).not.toContain(0)
+    expect(plan.assignments.find((a) => a.memberId === 'zombie')?.heldBack).toContain(0)
+    expect(plan.alarms.some((a) => a.includes('partition 0'))).toBe(true)
+  })
+
   it('gives nothing to a member whose metadata did not decode, and raises an alarm', () => {
-    const plan = planAssignment(4, [{ memberId: 'broken', report: undefined }, member('a')])
+    const plan = planWith(4, [{ memberId: 'broken', report: undefined }, member('a')])
     expect(partitionsOf(plan, 'broken')).toEqual([])
     expect(partitionsOf(plan, 'a')).toEqual([0, 1, 2, 3])
     expect(plan.alarms).toHaveLength(1)
@@ -116,18 +227,14 @@ describe('planAssignment: examples', () => {
   })
 
   it('gives nothing to triggers and leaving members', () => {
-    const plan = planAssignment(4, [
-      member('t', { role: 'trigger' }),
-      member('l', { leaving: true }),
-      member('w'),
-    ])
+    const plan = planWith(4, [member('t', { role: 'trigger' }), member('l', { leaving: true }), member('w')])
     expect(partitionsOf(plan, 't')).toEqual([])
     expect(partitionsOf(plan, 'l')).toEqual([])
     expect(partitionsOf(plan, 'w')).toEqual([0, 1, 2, 3])
   })
 
   it('never gives a partition still live on a leaving member to anyone else', () => {
-    const plan = planAssignment(4, [
+    const plan = planWith(4, [
       member('l', { leaving: true, generation: 5, claims: [0, 1], live: [0, 1] }),
       member('w', { generation: 5, claims: [2, 3], live: [2, 3] }),
     ])
@@ -138,7 +245,7 @@ describe('planAssignment: examples', () => {
   // heldBack is documented as "partitions whose balanced target is another member than the one still
   // running them": a leaving member gets nothing, so what it still runs is held back.
   it('lists a partition still live on a leaving member in heldBack', () => {
-    const plan = planAssignment(4, [
+    const plan = planWith(4, [
       member('l', { leaving: true, generation: 5, claims: [0, 1], live: [0, 1] }),
       member('w', { generation: 5, claims: [2, 3], live: [2, 3] }),
     ])
@@ -146,7 +253,7 @@ describe('planAssignment: examples', () => {
   })
 
   it('hands over what a leaving member stopped cleanly, at the generation of its claim', () => {
-    const plan = planAssignment(4, [
+    const plan = planWith(4, [
       member('l', { leaving: true, generation: 7, claims: [0, 1], live: [] }),
       member('w', { generation: 7, claims: [2, 3], live: [2, 3] }),
     ])
@@ -155,7 +262,7 @@ describe('planAssignment: examples', () => {
   })
 
   it('sets no cleanAt for a partition nobody present claims (its owner crashed)', () => {
-    const plan = planAssignment(4, [member('w', { generation: 7, claims: [2, 3], live: [2, 3] })])
+    const plan = planWith(4, [member('w', { generation: 7, claims: [2, 3], live: [2, 3] })])
     expect(partitionsOf(plan, 'w')).toEqual([0, 1, 2, 3])
     expect(cleanAtOf(plan, 'w')).toEqual({})
   })
@@ -165,14 +272,14 @@ describe('planAssignment: examples', () => {
   it('does not depend on member order when two claims of a partition have the same generation', () => {
     const a = member('a', { generation: 3, claims: [0, 1] })
     const b = member('b', { generation: 3, claims: [0] })
-    const one = planAssignment(2, [a, b])
-    const two = planAssignment(2, [b, a])
+    const one = planWith(2, [a, b])
+    const two = planWith(2, [b, a])
     expect(partitionsOf(two, 'a')).toEqual(partitionsOf(one, 'a'))
     expect(partitionsOf(two, 'b')).toEqual(partitionsOf(one, 'b'))
   })
 
   it('uses the claim with the highest generation', () => {
-    const plan = planAssignment(1, [
+    const plan = planWith(1, [
       member('old', { generation: 2, claims: [0] }),
       member('new', { generation: 5, claims: [0] }),
       member('x', { leaving: true, generation: 3, claims: [0] }),
@@ -183,7 +290,7 @@ describe('planAssignment: examples', () => {
   })
 
   it('keeps a stopped-but-claimed partition with its claimant rather than moving it', () => {
-    const plan = planAssignment(4, [
+    const plan = planWith(4, [
       member('a', { generation: 3, claims: [0, 1], live: [0] }),
       member('b', { generation: 3, claims: [2, 3], live: [2, 3] }),
     ])
@@ -222,7 +329,8 @@ function randomCase(rng: Random, liveRates?: readonly number[]): Case {
     return {
       memberId: id,
       report: {
-        v: 1,
+        v: 2,
+        ...sameList,
         nodeId: `node-${rng.int(0, 4)}`,
         role: rng.chance(0.12) ? 'trigger' : 'worker',
         leaving: rng.chance(0.15),
@@ -251,7 +359,8 @@ function balancedCase(rng: Random, maxWorkers: number): Case & { generation: num
     return {
       memberId: memberId(rng, i),
       report: {
-        v: 1,
+        v: 2,
+        ...sameList,
         nodeId: `node-${rng.int(0, 4)}`,
         role: 'worker',
         leaving: false,
@@ -291,7 +400,7 @@ function violationsOf(
   const violations: string[] = []
   for (let i = 0; i < CASES && violations.length < 5; i++) {
     const c = generate(rng)
-    const plan = planAssignment(c.partitions, c.members)
+    const plan = planWith(c.partitions, c.members)
     for (const v of property(c, plan).slice(0, 5 - violations.length))
       violations.push(
         `seed ${seed} case ${i}: ${v}\n  input: ${JSON.stringify(c)}\n  plan: ${JSON.stringify(plan)}`,
@@ -366,7 +475,7 @@ describe('planAssignment: properties over random groups', () => {
     expect(violations).toEqual([])
   })
 
-  it('(c) gives a partition live on two or more members to nobody, with an alarm naming them', () => {
+  it('(c) gives a partition live on two or more members only to the one with the single newest claim, with an alarm naming them', () => {
     let relevant = 0
     const violations = violationsOf(5, randomCase, (c, plan) => {
       const out: string[] = []
@@ -374,7 +483,16 @@ describe('planAssignment: properties over random groups', () => {
       for (const [p, holders] of liveHolders(c.members)) {
         if (holders.length < 2) continue
         relevant++
-        if (given.has(p)) out.push(`${p} live on ${holders} but given to ${given.get(p)}`)
+        const claimGeneration = (id: string) => {
+          const report = c.members.find((m) => m.memberId === id)?.report
+          return report?.claims.includes(p) ? report.generation : -Infinity
+        }
+        const newest = Math.max(...holders.map(claimGeneration))
+        const newestHolders = holders.filter((h) => claimGeneration(h) === newest)
+        const allowed = newest > -Infinity && newestHolders.length === 1 ? newestHolders[0] : undefined
+        const to = given.get(p) ?? []
+        if (to.length > 0 && (to.length > 1 || to[0] !== allowed))
+          out.push(`${p} live on ${holders} but given to ${to} (allowed: ${allowed})`)
         if (!plan.alarms.some((a) => a.includes(`partition ${p} `) && holders.every((h) => a.includes(h))))
           out.push(`no alarm for ${p} live on ${holders}`)
       }
@@ -486,7 +604,7 @@ describe('planAssignment: properties over random groups', () => {
       const high = Math.ceil(n / members.length)
 
       // Round 1: the old workers still run everything.
-      const first = planAssignment(n, members)
+      const first = planWith(n, members)
       if (partitionsOf(first, newcomer.memberId).length > 0)
         fail('the newcomer got a live partition', first, members)
       const kept = new Map<string, readonly number[]>()
@@ -514,7 +632,7 @@ describe('planAssignment: properties over random groups', () => {
           report: { ...m.report!, generation, live: mine, claims: m.report!.live },
         }
       })
-      const plan = planAssignment(n, second)
+      const plan = planWith(n, second)
       if (partitionsOf(plan, newcomer.memberId).join() !== moved.join())
         fail(`the newcomer got ${partitionsOf(plan, newcomer.memberId)}, expected ${moved}`, plan, second)
       const expectedClean = Object.fromEntries(moved.map((p) => [String(p), generation]))
@@ -576,8 +694,8 @@ describe('planAssignment: properties over random groups', () => {
     for (let i = 0; i < CASES && violations.length < 5; i++) {
       const c = randomCase(rng)
       const shuffled = rng.shuffle(c.members)
-      const a = planAssignment(c.partitions, c.members)
-      const b = planAssignment(c.partitions, shuffled)
+      const a = planWith(c.partitions, c.members)
+      const b = planWith(c.partitions, shuffled)
       if (perMember(a) !== perMember(b) || a.heldBack.join() !== b.heldBack.join())
         violations.push(
           `case ${i}\n  input: ${JSON.stringify(c)}\n  order 2: ${shuffled.map((m) => m.memberId)}\n  plan 1: ${perMember(a)}\n  plan 2: ${perMember(b)}`,

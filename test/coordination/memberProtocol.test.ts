@@ -1,22 +1,37 @@
 import { describe, expect, it } from 'vitest'
+import type { EpochStore } from '../../src/coordination/groupMembership.js'
 import {
   type AssignmentNotes,
-  decodeNotesTopic,
+  decideEpoch,
+  decodeNotesTopics,
   decodeReport,
   encodeReport,
+  fencingToken,
   type MemberReport,
-  notesTopic,
+  maxNotesTopicLength,
   notesTopicPrefix,
+  notesTopics,
 } from '../../src/coordination/memberProtocol.js'
 
+const decodeNotesTopic = (topic: string) => decodeNotesTopics([topic])
+const notesTopic = (notes: AssignmentNotes): string => {
+  const topics = notesTopics(notes)
+  expect(topics).toHaveLength(1)
+  return topics[0]!
+}
+
 const report: MemberReport = {
-  v: 1,
+  v: 2,
   nodeId: 'node-1',
   role: 'worker',
   leaving: false,
   generation: 12,
   claims: [0, 3, 7],
   live: [3, 7],
+  partitions: 32,
+  fingerprint: 'static:20:abc',
+  handoverMs: 4000,
+  epoch: 3,
 }
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value))
@@ -54,8 +69,8 @@ describe('member reports', () => {
   })
 
   it('decode another version to undefined', () => {
-    expect(decodeReport(json({ ...report, v: 2 }))).toBeUndefined()
-    expect(decodeReport(json({ ...report, v: '1' }))).toBeUndefined()
+    expect(decodeReport(json({ ...report, v: 1 }))).toBeUndefined()
+    expect(decodeReport(json({ ...report, v: '2' }))).toBeUndefined()
     const { v: _v, ...unversioned } = report
     expect(decodeReport(json(unversioned))).toBeUndefined()
   })
@@ -70,13 +85,20 @@ describe('member reports', () => {
 })
 
 describe('assignment notes topic', () => {
-  const notes: AssignmentNotes = { v: 1, cleanAt: { '3': 11, '7': 11 }, heldBack: [4, 5] }
+  const notes: AssignmentNotes = {
+    v: 2,
+    cleanAt: { '3': 11, '7': 11 },
+    heldBack: [4, 5],
+    epoch: 2,
+    handoverMs: 4000,
+    mismatch: null,
+  }
 
   it('starts with the prefix and round-trips', () => {
     const topic = notesTopic(notes)
     expect(topic.startsWith(notesTopicPrefix)).toBe(true)
     expect(decodeNotesTopic(topic)).toEqual(notes)
-    const empty: AssignmentNotes = { v: 1, cleanAt: {}, heldBack: [] }
+    const empty: AssignmentNotes = { ...notes, cleanAt: {}, heldBack: [] }
     expect(decodeNotesTopic(notesTopic(empty))).toEqual(empty)
   })
 
@@ -90,10 +112,65 @@ describe('assignment notes topic', () => {
   it('rejects a prefixed name whose body is garbage or another version', () => {
     expect(decodeNotesTopic(notesTopicPrefix)).toBeUndefined()
     expect(decodeNotesTopic(`${notesTopicPrefix}{not json`)).toBeUndefined()
-    expect(decodeNotesTopic(`${notesTopicPrefix}${JSON.stringify({ ...notes, v: 2 })}`)).toBeUndefined()
+    expect(decodeNotesTopic(`${notesTopicPrefix}${JSON.stringify({ ...notes, v: 1 })}`)).toBeUndefined()
     expect(
       decodeNotesTopic(`${notesTopicPrefix}${JSON.stringify({ ...notes, cleanAt: { '3': 'x' } })}`),
     ).toBeUndefined()
-    expect(decodeNotesTopic(`${notesTopicPrefix}${JSON.stringify({ v: 1, cleanAt: {} })}`)).toBeUndefined()
+    expect(decodeNotesTopic(`${notesTopicPrefix}${JSON.stringify({ v: 2, cleanAt: {} })}`)).toBeUndefined()
+  })
+
+  it("splits large notes into deflated chunks that each fit kafkajs's int16 topic names, and joins them back", () => {
+    // 100,000 partitions, each clean at another generation: about 1.3 MB of JSON.
+    const cleanAt: Record<string, number> = {}
+    for (let p = 0; p < 100_000; p++) cleanAt[String(p)] = (p * 7919) % 1_000_003
+    const large: AssignmentNotes = {
+      ...notes,
+      cleanAt,
+      heldBack: Array.from({ length: 5000 }, (_, i) => i * 3),
+    }
+    const topics = notesTopics(large)
+    expect(topics.length).toBeGreaterThan(1)
+    for (const topic of topics) {
+      expect(topic.startsWith(notesTopicPrefix)).toBe(true)
+      expect(Buffer.byteLength(topic, 'utf8')).toBeLessThanOrEqual(maxNotesTopicLength)
+    }
+    expect(decodeNotesTopics([...topics].reverse())).toEqual(large)
+    // A missing chunk is not half a note.
+    expect(decodeNotesTopics(topics.slice(1))).toBeUndefined()
+  })
+})
+
+describe('fencing tokens and epochs', () => {
+  it('order tokens by epoch first, then generation', () => {
+    expect(fencingToken(0, 5)).toBeLessThan(fencingToken(0, 6))
+    expect(fencingToken(0, 2 ** 31 - 1)).toBeLessThan(fencingToken(1, 1))
+    expect(Number.isSafeInteger(fencingToken(2 ** 21 - 1, 2 ** 31 - 1))).toBe(true)
+  })
+
+  function memoryEpochs(initial = 0): EpochStore & { stored: number[] } {
+    const stored: number[] = []
+    let latest = initial
+    return {
+      stored,
+      next: async () => {
+        latest++
+        stored.push(latest)
+        return latest
+      },
+    }
+  }
+
+  it('keeps the largest epoch a member knows, without touching the store', async () => {
+    const store = memoryEpochs(9)
+    const epoch = await decideEpoch('g', [report, { ...report, epoch: 5 }, { ...report, epoch: null }], store)
+    expect(epoch).toBe(5)
+    expect(store.stored).toEqual([])
+  })
+
+  it('starts a new, stored epoch when no member knows one (every node restarted, or the group was deleted)', async () => {
+    const store = memoryEpochs(4)
+    expect(await decideEpoch('g', [{ ...report, epoch: null }], store)).toBe(5)
+    expect(await decideEpoch('g', [], store)).toBe(6)
+    expect(store.stored).toEqual([5, 6])
   })
 })

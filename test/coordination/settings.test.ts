@@ -29,11 +29,13 @@ describe('resolveSettings', () => {
       replicationFactor: undefined,
       clientId: 'kdp',
       sessionTimeoutMs: 10_000,
-      rebalanceTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 60_000,
       heartbeatIntervalMs: 1000,
       maxStopMs: 3000,
       leaseMarginMs: 1000,
       leaseMs: 6000,
+      rebalanceLeaseMs: 56_000,
+      clockJumpMs: 500,
       handoverDelayMs: 4000,
       kafka: undefined,
     })
@@ -82,16 +84,18 @@ describe('resolveSettings', () => {
     expect(s.kafka).toBe(kafka)
   })
 
-  it('defaults the rebalance timeout to the session and the heartbeat to min(1000, session / 6)', () => {
+  it('defaults the rebalance timeout to max(60 s, session) and the heartbeat to min(1000, session / 6)', () => {
     const s = resolveSettings({
       brokers: ['b:1'],
       sessionTimeoutMs: 4800,
       maxStopMs: 1000,
       leaseMarginMs: 200,
     })
-    expect(s.rebalanceTimeoutMs).toBe(4800)
+    expect(s.rebalanceTimeoutMs).toBe(60_000)
+    expect(resolveSettings({ brokers: ['b:1'], sessionTimeoutMs: 90_000 }).rebalanceTimeoutMs).toBe(90_000)
     expect(s.heartbeatIntervalMs).toBe(800)
     expect(s.leaseMs).toBe(3600)
+    expect(s.rebalanceLeaseMs).toBe(58_800)
     expect(s.handoverDelayMs).toBe(1200)
     expect(resolveSettings({ brokers: ['b:1'], sessionTimeoutMs: 30_000 }).heartbeatIntervalMs).toBe(1000)
   })

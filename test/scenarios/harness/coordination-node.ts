@@ -1,11 +1,13 @@
-// One cluster node for the failure tests, run as its own OS process. Every test process works in
-// short synchronous steps guarded by an exclusive lock file per process id (O_CREAT|O_EXCL), and
-// writes each step, start and violation to this node's journal for the controller to check.
-import { appendFileSync, closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs'
+// One cluster node for the failure scenarios, run as its own OS process. Every process journals its
+// START, each STEP (a side effect, taken only after `ctx.isOwner()`) and its STOP with the
+// machine-wide monotonic clock; once asked to stop it keeps working (without side effects) for a
+// random part of maxStop, as a real process finishing its work would. See journal.ts for the check.
+import { appendFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { monotonicMs } from '../../../src/coordination/lease.js'
 import { createLogger, DistributedProcessing, type ProcessContext, sleep } from '../../../src/index.js'
 
-interface NodeConfig {
+export interface NodeConfig {
   brokers: string[]
   group: string
   topic: string
@@ -15,90 +17,62 @@ interface NodeConfig {
   dir: string
   stepMs: number
   sessionTimeoutMs: number
+  rebalanceTimeoutMs?: number
   heartbeatIntervalMs: number
   maxStopMs: number
   leaseMarginMs: number
+  /** A rolling deploy that inserted one process at index 0: every other process moves one index up. */
+  insertFirst?: boolean
+  /** The technical topic was grown and this node slices by another partition count. */
+  partitionsOverride?: number
 }
 
 const config = JSON.parse(process.env.KDP_TEST_NODE ?? '') as NodeConfig
 const journal = join(config.dir, `journal-${config.nodeId}.log`)
+let instances = 0
 
-function record(line: string): void {
-  appendFileSync(journal, `${line}\n`)
+function record(kind: 'START' | 'STEP' | 'STOP', logical: number, instance: string, token: number): void {
+  appendFileSync(
+    journal,
+    `${kind} ${logical} ${config.nodeId} ${instance} ${token} ${monotonicMs().toFixed(3)}\n`,
+  )
 }
 
-/** 'alive' | 'stopped' (SIGSTOP: state T) | 'dead', from /proc. */
-function stateOf(pid: number): 'alive' | 'stopped' | 'dead' {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
-    if (state === 'Z' || state === 'X') return 'dead'
-    return state === 'T' || state === 't' ? 'stopped' : 'alive'
-  } catch {
-    return 'dead'
-  }
-}
-
-/** One step, all synchronous: ownership check, lock, journal line, unlock. */
-function step(index: number, ctx: ProcessContext): void {
-  const startedAt = Date.now()
-  if (!ctx.isOwner()) return
-  const lock = join(config.dir, `p${index}.lock`)
-  let fd: number
-  try {
-    fd = openSync(lock, 'wx')
-  } catch {
-    let holder = Number.NaN
-    try {
-      holder = Number(readFileSync(lock, 'utf8'))
-    } catch {
-      return // released between our take and our read: a benign race, try next step
-    }
-    const state = Number.isNaN(holder) ? 'alive' : stateOf(holder)
-    if (state === 'dead') {
-      // A killed holder cannot release; an OS lock would have been released with it.
-      try {
-        unlinkSync(lock)
-      } catch {}
-      return
-    }
-    // A holder frozen mid-step is the in-flight write no lease can stop; anything else is two at once.
-    record(
-      `${state === 'stopped' ? 'FROZEN-HOLDER' : 'VIOLATION'} ${index} ${config.nodeId} ${ctx.fencingToken} ${startedAt} holder=${holder}`,
-    )
-    return
-  }
-  writeSync(fd, String(process.pid))
-  closeSync(fd)
-  record(`STEP ${index} ${config.nodeId} ${ctx.fencingToken} ${startedAt}`)
-  unlinkSync(lock)
-}
-
-const processes = Array.from({ length: config.processes }, (_, index) => async (ctx: ProcessContext) => {
-  record(`START ${index} ${config.nodeId} ${ctx.fencingToken} ${Date.now()}`)
+/** Process `logical` of the test: logical ids are the same on every node whatever its list looks like. */
+const worker = (logical: number) => async (ctx: ProcessContext) => {
+  const instance = `${process.pid}.${++instances}`
+  record('START', logical, instance, ctx.fencingToken)
   while (!ctx.signal.aborted) {
-    step(index, ctx)
-    await sleep(config.stepMs, ctx.signal)
+    if (ctx.isOwner()) record('STEP', logical, instance, ctx.fencingToken)
+    await ctx.sleep(config.stepMs)
   }
-  record(`STOP ${index} ${config.nodeId} ${ctx.fencingToken} ${Date.now()}`)
-})
+  // Finishing up: alive but without side effects, for up to 60 % of maxStop.
+  await sleep(Math.random() * config.maxStopMs * 0.6)
+  record('STOP', logical, instance, ctx.fencingToken)
+}
+
+const base = Array.from({ length: config.processes }, (_, i) => worker(i))
+// The inserted process is logical id `processes` (outside the range the scenarios check).
+const list = config.insertFirst ? [worker(config.processes), ...base] : base
 
 const processing = new DistributedProcessing({
   brokers: config.brokers,
   topic: config.topic,
-  partitions: config.partitions,
+  partitions: config.partitionsOverride ?? config.partitions,
   nodeId: config.nodeId,
   sessionTimeoutMs: config.sessionTimeoutMs,
+  ...(config.rebalanceTimeoutMs !== undefined && { rebalanceTimeoutMs: config.rebalanceTimeoutMs }),
   heartbeatIntervalMs: config.heartbeatIntervalMs,
   maxStopMs: config.maxStopMs,
   leaseMarginMs: config.leaseMarginMs,
   logger: createLogger({ level: (process.env.KDP_LOG_LEVEL as 'info' | undefined) ?? 'info' }),
 })
-const handle = await processing.start(config.group, processes)
+// The fingerprint of a list includes its processes' source, which is the same here for every
+// worker: a version names the list's layout instead, as a deploy that changes it would.
+const handle = await processing.start(config.group, list, {
+  listVersion: config.insertFirst ? 'inserted-first' : 'base',
+})
 process.stdout.write(`${JSON.stringify({ ready: config.nodeId, pid: process.pid })}\n`)
 process.once('SIGTERM', () => {
-  void handle.stop().then(() => {
-    record(`LEFT - ${config.nodeId} - ${Date.now()}`)
-    process.exit(0)
-  })
+  void handle.stop().then(() => process.exit(0))
 })

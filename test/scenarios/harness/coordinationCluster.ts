@@ -1,44 +1,28 @@
-// Controller for the failure tests: starts cluster nodes as OS processes, injects failures, and reads
-// their journals to find violations of the at-most-one guarantee.
+// Controller for the failure scenarios: starts cluster nodes as OS processes, injects failures (and
+// journals each one on the machine-wide monotonic clock), and reads the nodes' journals.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { closeSync, createWriteStream, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { monotonicMs } from '../../../src/coordination/lease.js'
+import type { NodeConfig } from './coordination-node.js'
+import { type InstanceEvent, maxDownAtOnce, type NodeEvent, overlaps, processesOn } from './journal.js'
 
-export interface ClusterConfig {
-  brokers: string[]
-  dir: string
-  group: string
-  topic: string
-  partitions: number
-  processes: number
-  stepMs: number
-  sessionTimeoutMs: number
-  heartbeatIntervalMs: number
-  maxStopMs: number
-  leaseMarginMs: number
-}
-
-export interface JournalEntry {
-  kind: 'STEP' | 'START' | 'STOP' | 'VIOLATION' | 'FROZEN-HOLDER' | 'LEFT'
-  process: number
-  node: string
-  token: number
-  at: number
-  raw: string
-}
+export type ClusterConfig = Omit<NodeConfig, 'nodeId'>
 
 export interface TestNode {
   readonly id: string
   readonly child: ChildProcess
   exited: boolean
+  frozen: boolean
 }
 
 const nodeScript = new URL('./coordination-node.ts', import.meta.url).pathname
 
 export class TestCluster {
   readonly #nodes = new Map<string, TestNode>()
-  readonly #entries: JournalEntry[] = []
+  readonly #events: InstanceEvent[] = []
+  readonly nodeEvents: NodeEvent[] = []
   readonly #offsets = new Map<string, number>()
   #counter = 0
 
@@ -48,17 +32,29 @@ export class TestCluster {
     return [...this.#nodes.values()].filter((n) => !n.exited)
   }
 
-  /** Starts a node and resolves once it has joined the group. */
-  async add(): Promise<TestNode> {
+  /** Nodes that are alive and not frozen. */
+  get running(): TestNode[] {
+    return this.alive.filter((n) => !n.frozen)
+  }
+
+  #note(kind: NodeEvent['kind'], node: string): number {
+    const at = monotonicMs()
+    this.nodeEvents.push({ kind, node, at })
+    return at
+  }
+
+  /** Starts a node (with config overrides) and resolves once it has joined the group. */
+  async add(overrides: Partial<ClusterConfig> = {}): Promise<TestNode> {
     const id = `n${++this.#counter}`
     const log = createWriteStream(join(this.config.dir, `node-${id}.log`))
     const child = spawn(process.execPath, ['--import', 'tsx', nodeScript], {
-      env: { ...process.env, KDP_TEST_NODE: JSON.stringify({ ...this.config, nodeId: id }) },
+      env: { ...process.env, KDP_TEST_NODE: JSON.stringify({ ...this.config, ...overrides, nodeId: id }) },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     child.stderr?.pipe(log)
-    const node: TestNode = { id, child, exited: false }
+    const node: TestNode = { id, child, exited: false, frozen: false }
     this.#nodes.set(id, node)
+    this.#note('SPAWN', id)
     child.once('exit', () => {
       node.exited = true
     })
@@ -83,22 +79,30 @@ export class TestCluster {
 
   /** Graceful stop: SIGTERM, resolves when the node exited. */
   terminate(node: TestNode): Promise<void> {
+    this.#note('TERM', node.id)
     return this.#signalAndWait(node, 'SIGTERM')
   }
 
-  kill(node: TestNode): Promise<void> {
-    return this.#signalAndWait(node, 'SIGKILL')
+  /** kill -9; returns the monotonic time of the kill. */
+  async kill(node: TestNode): Promise<number> {
+    const at = this.#note('KILL', node.id)
+    await this.#signalAndWait(node, 'SIGKILL')
+    return at
   }
 
   /** SIGSTOP for `ms`, then SIGCONT. */
   async freeze(node: TestNode, ms: number): Promise<void> {
+    node.frozen = true
+    this.#note('FREEZE', node.id)
     node.child.kill('SIGSTOP')
     await new Promise((r) => setTimeout(r, ms))
     node.child.kill('SIGCONT')
+    this.#note('THAW', node.id)
+    node.frozen = false
   }
 
   /** Reads what the nodes appended to their journals since the last call. */
-  journal(): readonly JournalEntry[] {
+  journal(): readonly InstanceEvent[] {
     for (const file of readdirSync(this.config.dir).filter((f) => f.startsWith('journal-'))) {
       const path = join(this.config.dir, file)
       const offset = this.#offsets.get(path) ?? 0
@@ -113,42 +117,36 @@ export class TestCluster {
       this.#offsets.set(path, offset + Buffer.byteLength(text.slice(0, complete)))
       for (const raw of text.slice(0, complete).split('\n')) {
         if (!raw) continue
-        const [kind, process, node, token, at] = raw.split(' ')
-        this.#entries.push({
-          kind: kind as JournalEntry['kind'],
+        const [kind, process, node, instance, token, at] = raw.split(' ')
+        this.#events.push({
+          kind: kind as InstanceEvent['kind'],
           process: Number(process),
           node: node ?? '',
+          instance: instance ?? '',
           token: Number(token),
           at: Number(at),
-          raw,
         })
       }
     }
-    return this.#entries
+    return this.#events
   }
 
-  /**
-   * Every breach of the guarantee in the journals: a lock held by a live, running instance of the
-   * same process (two at once), or a step with an older fencing token after a newer one (a zombie).
-   */
+  /** Every overlap of two instances of one process, and every fencing token that did not grow. */
   violations(): string[] {
-    const entries = this.journal()
-    const found = entries.filter((e) => e.kind === 'VIOLATION').map((e) => `two instances at once: ${e.raw}`)
-    const steps = entries.filter((e) => e.kind === 'STEP').sort((a, b) => a.at - b.at)
-    const newest = new Map<number, { token: number; node: string }>()
-    for (const s of steps) {
-      const seen = newest.get(s.process)
-      if (seen && (s.token < seen.token || (s.token === seen.token && s.node !== seen.node))) {
-        found.push(`zombie step: ${s.raw} after token ${seen.token} on ${seen.node}`)
-      }
-      if (!seen || s.token >= seen.token) newest.set(s.process, { token: s.token, node: s.node })
-    }
-    return found
+    return overlaps(
+      this.journal().filter((e) => e.process < this.config.processes),
+      this.nodeEvents,
+    )
   }
 
-  /** Steps blocked by a holder frozen mid-step: the unpreventable in-flight case, reported apart. */
-  frozenHolderEvents(): number {
-    return this.journal().filter((e) => e.kind === 'FROZEN-HOLDER').length
+  /** The largest number of processes down at the same moment in [from, to). */
+  downAtOnce(from: number, to = monotonicMs()): { count: number; at: number; down: number[] } {
+    return maxDownAtOnce(this.journal(), this.nodeEvents, this.config.processes, from, to)
+  }
+
+  /** The processes `node` ran at `at`. */
+  shareOf(node: string, at: number): number[] {
+    return processesOn(this.journal(), this.nodeEvents, node, at).filter((p) => p < this.config.processes)
   }
 
   /**
@@ -161,8 +159,8 @@ export class TestCluster {
     let lastProblem = ''
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, windowMs))
-      const now = Date.now()
-      const alive = new Set(this.alive.map((n) => n.id))
+      const now = monotonicMs()
+      const alive = new Set(this.running.map((n) => n.id))
       const recent = new Map<number, Set<string>>()
       for (const e of this.journal()) {
         if (e.kind !== 'STEP' || e.at < now - windowMs) continue
@@ -189,11 +187,11 @@ export class TestCluster {
       previous = signature
     }
     throw new Error(
-      `cluster did not converge within ${timeoutMs} ms: ${lastProblem || 'placement kept changing'}`,
+      `cluster did not converge within ${timeoutMs} ms: ${lastProblem || 'placement kept changing'} (logs in ${this.config.dir})`,
     )
   }
 
-  /** START entries per process since `since` (ms). */
+  /** START entries per process since `since` (monotonic ms). */
   startsSince(since: number): Map<number, number> {
     const counts = new Map<number, number>()
     for (const e of this.journal())
@@ -205,7 +203,7 @@ export class TestCluster {
     await Promise.all(
       this.alive.map(async (node) => {
         node.child.kill('SIGCONT')
-        await this.kill(node)
+        await this.#signalAndWait(node, 'SIGKILL')
       }),
     )
   }
