@@ -7,6 +7,11 @@ import type { Logger } from '../util/logging.js'
 export interface ProcessContext {
   /** Aborted when this instance must stop (slice revoked, lease lost, node stopping). */
   readonly signal: AbortSignal
+  /**
+   * How long this process may take to settle once `signal` aborts (the node's maxStopMs). Bound
+   * every wait on the way out by it: a process that outlives it ends the node.
+   */
+  readonly maxStopMs: number
   /** The partition of the technical topic whose slice this process belongs to. */
   readonly partition: number
   /** The process's key: its index as a string for a static list, its id for a dynamic set. */

@@ -8,6 +8,9 @@ import type { ResolvedSettings } from './settings.js'
 import { SliceTable } from './sliceTable.js'
 import { StallGuard } from './stallGuard.js'
 
+/** How long a stop waits for the round that hands its partitions over cleanly. */
+const handoverRoundBoundMs = 5000
+
 /** The processes of one list, by key, each with its partition. */
 export interface KeyedProcesses {
   byPartition(partition: number): ReadonlyMap<string, Process>
@@ -109,9 +112,11 @@ export class ProcessGroup implements MembershipListener {
     await this.#slices.stopAll('leaving')
     // While still a member and reporting nothing live, one more round hands our partitions over
     // without the handover delay; after LeaveGroup the others could not tell a clean stop from a crash.
-    // Bounded: with the coordinator unreachable the round cannot happen; the others then take the
-    // partitions over after our session, with the handover delay.
-    if (hadWork) await settledWithin(this.#membership.requestRebalance(), this.#settings.sessionTimeoutMs)
+    // Bounded: a round takes a join and a sync, well under a second when the coordinator answers.
+    // Without a valid lease the coordinator has not answered for a while: the others then take the
+    // partitions over after our LeaveGroup or session, with the handover delay.
+    if (hadWork && this.#lease.valid())
+      await settledWithin(this.#membership.requestRebalance(), handoverRoundBoundMs)
     await this.#membership.stop()
     this.#clearTimers()
     await this.#guard.stop()

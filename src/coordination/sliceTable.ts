@@ -176,6 +176,7 @@ export class SliceTable {
       logger,
       isOwner: () => !signal.aborted && this.hooks.isLeaseValid(),
       sleep: (ms: number) => sleep(ms, signal),
+      maxStopMs: this.hooks.maxStopMs,
     }
     let started: Promise<void>
     try {

@@ -16,7 +16,7 @@ export interface TestContext {
  * and check that it settles; call `loseOwnership()` and check that it takes no more side effects.
  */
 export function createTestContext(
-  options: { partition?: number; key?: string; fencingToken?: number; logger?: Logger } = {},
+  options: { partition?: number; key?: string; fencingToken?: number; maxStopMs?: number; logger?: Logger } = {},
 ): TestContext {
   const controller = new AbortController()
   let owner = true
@@ -29,6 +29,7 @@ export function createTestContext(
       logger: options.logger ?? silentLogger,
       isOwner: () => owner && !controller.signal.aborted,
       sleep: (ms) => sleep(ms, controller.signal),
+      maxStopMs: options.maxStopMs ?? 3000,
     },
     abort: (reason) => controller.abort(reason),
     loseOwnership: () => {

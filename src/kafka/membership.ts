@@ -25,7 +25,7 @@ import { RebalanceHeartbeats } from './rebalanceHeartbeats.js'
 const protocolName = 'kdp-v2'
 const groupApis = new Set(['Heartbeat', 'JoinGroup', 'SyncGroup'])
 /** How long a stop waits for a LeaveGroup (the group notices a silent member after the session anyway). */
-const leaveBoundMs = 5000
+const leaveBoundMs = 3000
 
 /** The partition assigner every member (and trigger) runs; only the leader's `assign` is used. */
 function kdpAssigner(
@@ -104,6 +104,8 @@ export class KafkajsMembership implements GroupMembership {
   #triggerQueued: Promise<void> | undefined
   #triggerChain: Promise<void> = Promise.resolve()
   #stopped = false
+  /** connect + subscribe + run of the worker consumer (run resolves after its first join attempt). */
+  #running: Promise<void> = Promise.resolve()
 
   /** `onCrashLog` registers a listener of kafkajs's "Crash:" log line of this group (see client.ts). */
   constructor(
@@ -210,9 +212,12 @@ export class KafkajsMembership implements GroupMembership {
     consumer.on(e.REQUEST_TIMEOUT, ({ payload }) => {
       if (groupApis.has(payload.apiName)) listener.onLost(`${payload.apiName} request timed out`)
     })
-    await consumer.connect()
-    await consumer.subscribe({ topic: this.options.topic, fromBeginning: false })
-    await consumer.run({ autoCommit: false, eachMessage: async () => {} })
+    this.#running = (async () => {
+      await consumer.connect()
+      await consumer.subscribe({ topic: this.options.topic, fromBeginning: false })
+      await consumer.run({ autoCommit: false, eachMessage: async () => {} })
+    })()
+    await this.#running
     await joined
   }
 

@@ -2,7 +2,9 @@ import { DistributedProcessing, type ProcessingHandle } from '../coordination/di
 import { supervise } from '../coordination/supervision.js'
 import { type HttpApi, startHttpApi } from '../http/server.js'
 import { connectKafka, type KafkaClient, type KafkaSecurity } from '../kafka/index.js'
+import { messageOf } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logging.js'
+import { withTimeout } from '../util/timeout.js'
 import type { ArchiveMetrics } from './archiver/metrics.js'
 import { type ArchiverFactory, ArchiverSet } from './archiverSet.js'
 import { type HeavyUseThresholds, masterProcess } from './master.js'
@@ -54,6 +56,9 @@ export interface ArchiverNode {
   stop(): Promise<void>
 }
 
+/** How long one stop step that talks to Kafka or to HTTP clients may take. */
+const stopStepBoundMs = 2000
+
 /** Topic and group names of one kdp cluster. */
 export function clusterNames(cluster: string) {
   return {
@@ -95,21 +100,28 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
   })
   const events = new EventLog(client, names.events, nodeId, logger)
   const configs = new KafkaConfigStore(client, names.configs, events, logger)
-  const cleanups: Array<() => Promise<void>> = [() => client.disconnect()]
+  // Undone last first. Each step that talks to Kafka or clients is bounded: a node asked to stop
+  // while its broker is gone must still exit (see the README, "Stopping a node").
+  const cleanups: Array<{ what: string; run: () => Promise<void>; boundMs?: number }> = [
+    { what: 'disconnect from Kafka', run: () => client.disconnect(), boundMs: stopStepBoundMs },
+  ]
   const stopAll = async (): Promise<void> => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      await cleanup().catch((error: unknown) => logger.warn('stop step failed', { error: String(error) }))
+    for (const step of cleanups.splice(0).reverse()) {
+      const run = step.run()
+      await (step.boundMs === undefined ? run : withTimeout(run, step.boundMs, step.what)).catch(
+        (error: unknown) => logger.warn('stop step failed; going on', { step: step.what, error: messageOf(error) }),
+      )
     }
   }
   try {
     await events.start()
     await configs.start()
-    cleanups.push(() => configs.stop())
+    cleanups.push({ what: 'stop reading configs', run: () => configs.stop(), boundMs: stopStepBoundMs })
 
     let masterWarnings: string[] = []
     const handles: ProcessingHandle[] = []
     const archivers = new ArchiverSet(configs, options.archiver)
-    cleanups.push(async () => archivers.close())
+    cleanups.push({ what: 'close the archiver set', run: async () => archivers.close() })
     const running = (): ProcessStatus[] =>
       handles.flatMap((h) =>
         h.running().map((r) => {
@@ -153,10 +165,10 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
         knownTopics: () => client.listTopics(),
       })
       const api = http
-      cleanups.push(() => api.stop())
+      cleanups.push({ what: 'close the HTTP API', run: () => api.stop(), boundMs: stopStepBoundMs })
     }
     await status.start()
-    cleanups.push(() => status.stop())
+    cleanups.push({ what: 'tombstone the node status', run: () => status.stop(), boundMs: stopStepBoundMs })
 
     const include = (options.include ?? ['.*']).map((r) => new RegExp(`^(?:${r})$`))
     const exclude = (options.exclude ?? []).map((r) => new RegExp(`^(?:${r})$`))
@@ -178,12 +190,17 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
       }),
       { maxRestarts: Number.POSITIVE_INFINITY },
     )
+    // Both groups hand over at the same time (each stop is bounded by the core itself).
+    cleanups.push({
+      what: 'stop the master and the archivers',
+      run: async () => {
+        await Promise.all(handles.map((h) => h.stop()))
+      },
+    })
     const masterHandle = await processing.start(names.masterGroup, [master])
     handles.push(masterHandle)
-    cleanups.push(() => masterHandle.stop())
     const archiverHandle = await processing.start(names.archiverGroup, archivers)
     handles.push(archiverHandle)
-    cleanups.push(() => archiverHandle.stop())
     for (const handle of handles) {
       handle.onFailure(
         (f) =>

@@ -1,6 +1,7 @@
 import type { Process } from '../coordination/process.js'
 import type { KafkaClient } from '../kafka/index.js'
 import { sleep } from '../util/sleep.js'
+import { untilAborted } from '../util/timeout.js'
 import { fieldsOf } from './state/configStore.js'
 import type { EventLog } from './state/eventLog.js'
 import type { ConfigStore, StatusView } from './state/stores.js'
@@ -68,43 +69,45 @@ export function heavyUseReasons(
  */
 export function masterProcess(options: MasterOptions): Process {
   return async (ctx) => {
-    await options.events.emit({ type: 'master-started', fencingToken: ctx.fencingToken })
+    // Every call to Kafka is raced against the abort: with the broker gone they retry for long,
+    // and the master must settle within maxStopMs of its abort.
+    const bounded = <T>(work: Promise<T>): Promise<T> => untilAborted(work, ctx.signal)
+    await bounded(options.events.emit({ type: 'master-started', fencingToken: ctx.fencingToken })).catch(() => {})
     ctx.logger.info('master running', { fencingToken: ctx.fencingToken })
     let heavy = false
     while (!ctx.signal.aborted) {
       try {
         const topics = selectTopics(
-          await options.client.listTopics(),
+          await bounded(options.client.listTopics()),
           options.include,
           options.exclude,
           options.internalTopics,
         )
         for (const topic of topics) {
           if (options.configs.get(topic) || !ctx.isOwner()) continue
-          await options.configs.put(
-            topic,
-            decodeConfigFields({ sinks: options.defaultSinks.map((s) => ({ ...s })) }),
+          await bounded(
+            options.configs.put(topic, decodeConfigFields({ sinks: options.defaultSinks.map((s) => ({ ...s })) })),
           )
-          await options.events.emit({ type: 'topic-discovered', topic })
+          await bounded(options.events.emit({ type: 'topic-discovered', topic }))
           ctx.logger.info('new topic to archive; default config written', { topic })
         }
         for (const config of options.configs.list()) {
           // A config without sinks archives nothing: give it the cluster's default.
           if (config.sinks.length === 0 && options.defaultSinks.length > 0 && ctx.isOwner()) {
-            await options.configs.update(config.topic, (c) => ({
-              ...fieldsOf(c),
-              sinks: [...options.defaultSinks],
-            }))
+            await bounded(
+              options.configs.update(config.topic, (c) => ({ ...fieldsOf(c), sinks: [...options.defaultSinks] })),
+            )
           }
         }
         const reasons = heavyUseReasons(options.status.nodes(), options.heavyUse)
         options.setWarnings(reasons.map((r) => `heavy use: ${r}`))
         if (reasons.length > 0 && !heavy && ctx.isOwner()) {
           ctx.logger.warn('the cluster is under heavy use', { reasons })
-          await options.events.emit({ type: 'heavy-use', nodeId: 'cluster', reasons })
+          await bounded(options.events.emit({ type: 'heavy-use', nodeId: 'cluster', reasons }))
         }
         heavy = reasons.length > 0
       } catch (error) {
+        if (ctx.signal.aborted) break
         ctx.logger.warn('master round failed; retrying next interval', {
           error: error instanceof Error ? error.message : String(error),
         })

@@ -27,3 +27,37 @@ export async function settledWithin(promise: Promise<unknown>, ms: number): Prom
 function formatMs(ms: number): string {
   return ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`
 }
+
+/** Raised by `untilAborted` when the signal aborted first. */
+export class AbortedError extends Error {
+  override readonly name = 'AbortedError'
+}
+
+/**
+ * `work`, or an AbortedError as soon as `signal` aborts: a process stops waiting for a call that
+ * cannot be cancelled (a Kafka request retrying against a broker that is gone) and lets it finish,
+ * or fail, on its own.
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => {})
+    return Promise.reject(new AbortedError('aborted'))
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      work.catch(() => {})
+      reject(new AbortedError('aborted'))
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}

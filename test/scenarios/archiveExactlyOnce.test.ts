@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { gunzipSync } from 'node:zlib'
 import { Kafka, logLevel } from 'kafkajs'
-import { afterAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest'
 import { archiveGroupId } from '../../src/processes/archiver/index.js'
 import { openSink } from '../../src/sinks/openSink.js'
 import { eventually, uniqueName } from '../helpers/names.js'
@@ -19,6 +19,12 @@ afterAll(() => {
   for (const child of children) child.kill('SIGKILL')
 })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Exit codes of nodes that ended without being killed by the test (a node ending itself fails it). */
+const unexpectedExits: string[] = []
+beforeEach(() => {
+  unexpectedExits.length = 0
+})
 
 async function startNode(
   cluster: string,
@@ -33,6 +39,9 @@ async function startNode(
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   children.push(child)
+  child.once('exit', (code, signal) => {
+    if (signal !== 'SIGKILL' && code !== 0) unexpectedExits.push(`${nodeId} exited with ${code ?? signal}`)
+  })
   child.stderr?.pipe(createWriteStream(join(logDir, `${nodeId}-${Date.now()}.log`)))
   const http = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -43,49 +52,94 @@ async function startNode(
   return { child, http }
 }
 
+/** Waits for every partition to be committed to its end, then checks that each record is in exactly one object. */
+async function expectExactlyOnce(
+  admin: ReturnType<Kafka['admin']>,
+  cluster: string,
+  topic: string,
+  archiveDir: string,
+  partitions: number,
+  perPartition: number,
+  logDir: string,
+): Promise<void> {
+  const groupId = archiveGroupId(cluster, topic, 'local')
+  await eventually(
+    'the archive group to commit every partition to its end',
+    async () => {
+      const committed = await admin.fetchOffsets({ groupId, topics: [topic] })
+      return committed[0]?.partitions.every((p) => p.offset === String(perPartition)) ? true : undefined
+    },
+    180_000,
+    1000,
+  )
+
+  const sink = openSink(`file://${archiveDir}`)
+  const seen = new Map<string, number>()
+  for (const key of await sink.list()) {
+    for (const line of gunzipSync(await sink.get(key))
+      .toString('utf8')
+      .split('\n')) {
+      if (!line) continue
+      const { p, seq } = JSON.parse(line) as { p: number; seq: number }
+      seen.set(`${p}:${seq}`, (seen.get(`${p}:${seq}`) ?? 0) + 1)
+    }
+  }
+  const duplicates = [...seen].filter(([, n]) => n > 1).map(([k]) => k)
+  const missing: string[] = []
+  for (let p = 0; p < partitions; p++)
+    for (let s = 0; s < perPartition; s++) if (!seen.has(`${p}:${s}`)) missing.push(`${p}:${s}`)
+  expect(duplicates, `duplicated records (logs in ${logDir})`).toEqual([])
+  expect(missing, `missing records (logs in ${logDir})`).toEqual([])
+  expect(seen.size).toBe(partitions * perPartition)
+}
+
+/** A topic archived by the nodes, with records produced in rounds of 30 per partition meanwhile. */
+async function archivedTopic(nodes: Map<string, { http: string }>, partitions: number, perPartition: number) {
+  const topic = uniqueName('eo-events')
+  const archiveDir = mkdtempSync(join(tmpdir(), 'kdp-eo-archive-'))
+  const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING })
+  const admin = kafka.admin()
+  await admin.connect()
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
+  const put = await fetch(`${[...nodes.values()][0]!.http}/topics/${topic}/config`, {
+    method: 'PUT',
+    headers: { authorization: 'Bearer exactly-once', 'content-type': 'application/json' },
+    // Files close only by record count, and every partition gets a multiple of it: no tail is left open.
+    body: JSON.stringify({
+      sinks: [{ id: 'local', url: `file://${archiveDir}` }],
+      pathTemplate: 'all',
+      parallelism: 2,
+      rotation: { maxRecords: 30 },
+    }),
+  })
+  expect(put.status).toBe(200)
+  const producer = kafka.producer()
+  await producer.connect()
+  const producing = (async () => {
+    for (let round = 0; round < perPartition / 30; round++) {
+      const messages = Array.from({ length: partitions * 30 }, (_, i) => {
+        const p = i % partitions
+        const seq = round * 30 + Math.floor(i / partitions)
+        return { partition: p, value: JSON.stringify({ p, seq }) }
+      })
+      await producer.send({ topic, messages })
+      await sleep(150)
+    }
+  })().finally(() => producer.disconnect())
+  return { topic, archiveDir, admin, producing }
+}
+
 describe('exactly-once files', () => {
   it('every record is in exactly one object after repeated kill -9 during uploads', {
     timeout: 300_000,
   }, async () => {
     const cluster = uniqueName('eo')
-    const topic = uniqueName('eo-events')
-    const archiveDir = mkdtempSync(join(tmpdir(), 'kdp-eo-archive-'))
     const logDir = mkdtempSync(join(tmpdir(), 'kdp-eo-logs-'))
-    const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING })
-    const admin = kafka.admin()
-    await admin.connect()
     const partitions = 4
     const perPartition = 600
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
-
     const nodes = new Map<string, { child: ChildProcess; http: string }>()
     for (const id of ['a', 'b']) nodes.set(id, await startNode(cluster, id, logDir))
-    const put = await fetch(`${nodes.get('a')!.http}/topics/${topic}/config`, {
-      method: 'PUT',
-      headers: { authorization: 'Bearer exactly-once', 'content-type': 'application/json' },
-      // Files close only by record count, and every partition gets a multiple of it: no tail is left open.
-      body: JSON.stringify({
-        sinks: [{ id: 'local', url: `file://${archiveDir}` }],
-        pathTemplate: 'all',
-        parallelism: 2,
-        rotation: { maxRecords: 30 },
-      }),
-    })
-    expect(put.status).toBe(200)
-
-    const producer = kafka.producer()
-    await producer.connect()
-    const producing = (async () => {
-      for (let round = 0; round < perPartition / 30; round++) {
-        const messages = Array.from({ length: partitions * 30 }, (_, i) => {
-          const p = i % partitions
-          const seq = round * 30 + Math.floor(i / partitions)
-          return { partition: p, value: JSON.stringify({ p, seq }) }
-        })
-        await producer.send({ topic, messages })
-        await sleep(150)
-      }
-    })()
+    const { topic, archiveDir, admin, producing } = await archivedTopic(nodes, partitions, perPartition)
     // Kill -9 a node three times while it uploads, restarting it each time.
     for (let kill = 0; kill < 3; kill++) {
       await sleep(2500)
@@ -95,37 +149,49 @@ describe('exactly-once files', () => {
       nodes.set(id, await startNode(cluster, id, logDir))
     }
     await producing
-    await producer.disconnect()
-
-    const groupId = archiveGroupId(cluster, topic, 'local')
-    await eventually(
-      'the archive group to commit every partition to its end',
-      async () => {
-        const committed = await admin.fetchOffsets({ groupId, topics: [topic] })
-        return committed[0]?.partitions.every((p) => p.offset === String(perPartition)) ? true : undefined
-      },
-      180_000,
-      1000,
-    )
+    await expectExactlyOnce(admin, cluster, topic, archiveDir, partitions, perPartition, logDir)
     await admin.disconnect()
+    expect(unexpectedExits).toEqual([])
+  })
 
-    const sink = openSink(`file://${archiveDir}`)
-    const seen = new Map<string, number>()
-    for (const key of await sink.list()) {
-      for (const line of gunzipSync(await sink.get(key))
-        .toString('utf8')
-        .split('\n')) {
-        if (!line) continue
-        const { p, seq } = JSON.parse(line) as { p: number; seq: number }
-        seen.set(`${p}:${seq}`, (seen.get(`${p}:${seq}`) ?? 0) + 1)
+  it('three nodes under random kill -9 (restarted at once) and SIGSTOP past the session: exactly once, and no healthy node ends itself', {
+    timeout: 360_000,
+  }, async () => {
+    const seed = Number(process.env.KDP_SCENARIO_SEED ?? Date.now() % 1_000_000)
+    console.log(`archive chaos seed ${seed} (KDP_SCENARIO_SEED=${seed} repeats it)`)
+    let state = seed
+    const random = (): number => {
+      state = (state * 1664525 + 1013904223) >>> 0
+      return state / 2 ** 32
+    }
+    const cluster = uniqueName('eo')
+    const logDir = mkdtempSync(join(tmpdir(), 'kdp-eo-logs-'))
+    const partitions = 6
+    const perPartition = 900
+    const nodes = new Map<string, { child: ChildProcess; http: string }>()
+    for (const id of ['a', 'b', 'c']) nodes.set(id, await startNode(cluster, id, logDir))
+    const { topic, archiveDir, admin, producing } = await archivedTopic(nodes, partitions, perPartition)
+    const events: string[] = []
+    for (let i = 0; i < 6; i++) {
+      await sleep(1500 + Math.floor(random() * 2000))
+      const id = ['a', 'b', 'c'][Math.floor(random() * 3)]!
+      const node = nodes.get(id)!
+      if (random() < 0.5) {
+        events.push(`kill -9 ${id} + restart`)
+        node.child.kill('SIGKILL')
+        nodes.set(id, await startNode(cluster, id, logDir))
+      } else {
+        // Past the session (6 s): its group moves its archivers; when it resumes, its own stop must
+        // stay within maxStop, or the node would end itself (exit 70).
+        events.push(`SIGSTOP ${id} 8 s`)
+        node.child.kill('SIGSTOP')
+        await sleep(8000)
+        node.child.kill('SIGCONT')
       }
     }
-    const duplicates = [...seen].filter(([, n]) => n > 1).map(([k]) => k)
-    const missing: string[] = []
-    for (let p = 0; p < partitions; p++)
-      for (let s = 0; s < perPartition; s++) if (!seen.has(`${p}:${s}`)) missing.push(`${p}:${s}`)
-    expect(duplicates, `duplicated records (logs in ${logDir})`).toEqual([])
-    expect(missing, `missing records (logs in ${logDir})`).toEqual([])
-    expect(seen.size).toBe(partitions * perPartition)
+    await producing
+    await expectExactlyOnce(admin, cluster, topic, archiveDir, partitions, perPartition, logDir)
+    await admin.disconnect()
+    expect(unexpectedExits, `events: ${events.join(', ')} (seed ${seed}, logs in ${logDir})`).toEqual([])
   })
 })

@@ -5,7 +5,7 @@ import type { BatchControl, ConsumedRecord, TopicConsumer } from '../../kafka/in
 import type { Sink } from '../../sinks/sink.js'
 import { messageOf } from '../../util/errors.js'
 import { sleep } from '../../util/sleep.js'
-import { settledWithin } from '../../util/timeout.js'
+import { settledWithin, untilAborted } from '../../util/timeout.js'
 import type { TopicConfig } from '../state/topicConfig.js'
 import type { DeadLetters } from './deadLetters.js'
 import { encodeFile, objectKey } from './fileEncoding.js'
@@ -23,6 +23,8 @@ import { UploadQueue } from './uploadQueue.js'
  */
 const MAX_UPLOADS_PER_PARTITION = 2
 const OWNERSHIP_CHECK_EVERY = 64
+/** The part of maxStopMs the archiver's stop may use; the rest is the slice table's margin. */
+const STOP_BUDGET_SHARE = 0.8
 
 export interface ArchiverDeps {
   readonly config: TopicConfig
@@ -91,10 +93,16 @@ export class Archiver {
     const unsubscribe = budget.onPressure(() => void this.#flushLargest())
     const timers: NodeJS.Timeout[] = []
     try {
-      await consumer.start({
-        onBatch: (partition, records, control) =>
-          this.#withLock(partition, () => this.#onBatch(partition, records, control)),
-        onAssignment: () => this.#dropAll(),
+      // Joining waits for the broker: an abort meanwhile must not wait for it.
+      await untilAborted(
+        consumer.start({
+          onBatch: (partition, records, control) =>
+            this.#withLock(partition, () => this.#onBatch(partition, records, control)),
+          onAssignment: () => this.#dropAll(),
+        }),
+        this.ctx.signal,
+      ).catch((error: unknown) => {
+        if (!this.ctx.signal.aborted) throw error
       })
       timers.push(setInterval(() => void this.#reportLag(), 5000))
       if (this.#config.rotation.maxAgeMs !== null) timers.push(setInterval(() => void this.#flushOld(), 1000))
@@ -102,16 +110,21 @@ export class Archiver {
       if (this.#failed) {
         // Policy `fail`, or a permanent sink error: stop consuming and stay stopped (no crash loop)
         // until the config changes or the topic is restarted; nothing past the last commit is lost.
-        await consumer.stop().catch(() => {})
+        await untilAborted(consumer.stop(), this.ctx.signal).catch(() => {})
         while (!this.ctx.signal.aborted) await sleep(60_000, this.ctx.signal)
       }
     } finally {
       for (const timer of timers) clearInterval(timer)
       unsubscribe()
-      await consumer.stop().catch(() => {})
+      // Settle within the stop budget whatever the broker and the sink do: first abandon what is
+      // buffered and the uploads under way (they stop at the abort and check ownership before any
+      // write), then give the consumer's LeaveGroup and the uploads what is left of the budget.
+      // Past it, kafkajs finishes on its own; the group notices a silent member after its session.
+      const deadline = monotonicMs() + this.ctx.maxStopMs * STOP_BUDGET_SHARE
+      const left = (): number => Math.max(0, deadline - monotonicMs())
       this.#dropAll()
-      // Stopped means stopped: no upload of this instance may still be writing after `run` returns.
-      await Promise.all([...this.#retired].map((queue) => queue.drained()))
+      await settledWithin(consumer.stop(), left())
+      await settledWithin(Promise.all([...this.#retired].map((queue) => queue.drained())), left())
       metrics.lagByArchiver.delete(this.deps.lagKey)
     }
   }
