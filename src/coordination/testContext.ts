@@ -16,7 +16,13 @@ export interface TestContext {
  * and check that it settles; call `loseOwnership()` and check that it takes no more side effects.
  */
 export function createTestContext(
-  options: { partition?: number; key?: string; fencingToken?: number; maxStopMs?: number; logger?: Logger } = {},
+  options: {
+    partition?: number
+    key?: string
+    fencingToken?: number
+    maxStopMs?: number
+    logger?: Logger
+  } = {},
 ): TestContext {
   const controller = new AbortController()
   let owner = true

@@ -109,7 +109,8 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
     for (const step of cleanups.splice(0).reverse()) {
       const run = step.run()
       await (step.boundMs === undefined ? run : withTimeout(run, step.boundMs, step.what)).catch(
-        (error: unknown) => logger.warn('stop step failed; going on', { step: step.what, error: messageOf(error) }),
+        (error: unknown) =>
+          logger.warn('stop step failed; going on', { step: step.what, error: messageOf(error) }),
       )
     }
   }

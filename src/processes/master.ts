@@ -72,7 +72,9 @@ export function masterProcess(options: MasterOptions): Process {
     // Every call to Kafka is raced against the abort: with the broker gone they retry for long,
     // and the master must settle within maxStopMs of its abort.
     const bounded = <T>(work: Promise<T>): Promise<T> => untilAborted(work, ctx.signal)
-    await bounded(options.events.emit({ type: 'master-started', fencingToken: ctx.fencingToken })).catch(() => {})
+    await bounded(options.events.emit({ type: 'master-started', fencingToken: ctx.fencingToken })).catch(
+      () => {},
+    )
     ctx.logger.info('master running', { fencingToken: ctx.fencingToken })
     let heavy = false
     while (!ctx.signal.aborted) {
@@ -86,7 +88,10 @@ export function masterProcess(options: MasterOptions): Process {
         for (const topic of topics) {
           if (options.configs.get(topic) || !ctx.isOwner()) continue
           await bounded(
-            options.configs.put(topic, decodeConfigFields({ sinks: options.defaultSinks.map((s) => ({ ...s })) })),
+            options.configs.put(
+              topic,
+              decodeConfigFields({ sinks: options.defaultSinks.map((s) => ({ ...s })) }),
+            ),
           )
           await bounded(options.events.emit({ type: 'topic-discovered', topic }))
           ctx.logger.info('new topic to archive; default config written', { topic })
@@ -95,7 +100,10 @@ export function masterProcess(options: MasterOptions): Process {
           // A config without sinks archives nothing: give it the cluster's default.
           if (config.sinks.length === 0 && options.defaultSinks.length > 0 && ctx.isOwner()) {
             await bounded(
-              options.configs.update(config.topic, (c) => ({ ...fieldsOf(c), sinks: [...options.defaultSinks] })),
+              options.configs.update(config.topic, (c) => ({
+                ...fieldsOf(c),
+                sinks: [...options.defaultSinks],
+              })),
             )
           }
         }
