@@ -1,7 +1,4 @@
 // The flags and environment variables of `kdp-archiver`, decoded into one options object.
-import { isAbsolute, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { inspect } from 'node:util'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { SinkUrl } from '../processes/state/topicConfig.js'
@@ -9,44 +6,23 @@ import { s3OptionsFromEnv, sinkUrlProblem } from '../sinks/openSink.js'
 import type { S3SinkOptions } from '../sinks/s3Sink.js'
 import { ValidationError } from '../util/decode.js'
 import type { LogLevel } from '../util/logging.js'
+import { type CliResult, type Environment, type FlagSpec, type Program, parseCommandLine } from './command.js'
+import { formatBytes } from './progress.js'
 import {
   booleanFlag,
   brokersCodec,
-  decodeFlags,
-  type FlagSpec,
-  formatBytes,
+  fromList,
   fromText,
   integerText,
   isHost,
-  optionsHelp,
+  parseRegexList,
   parseSize,
-  readFlags,
-  splitList,
-  usageHint,
-} from './flags.js'
+  resolveSinkUrl,
+  Secret,
+} from './values.js'
+import { packageVersion } from './version.js'
 
 export const program = 'kdp-archiver'
-const archiverProgram = { name: program, helpCommand: `${program} --help` }
-
-/** A secret that does not show itself: printing, logging or JSON-encoding it gives `[redacted]`. */
-export class Secret {
-  readonly #value: string
-  constructor(value: string) {
-    this.#value = value
-  }
-  reveal(): string {
-    return this.#value
-  }
-  toString(): string {
-    return '[redacted]'
-  }
-  toJSON(): string {
-    return '[redacted]'
-  }
-  [inspect.custom](): string {
-    return '[redacted]'
-  }
-}
 
 /** Everything `kdp-archiver` needs to run a node. */
 export interface ArchiverCliOptions {
@@ -70,11 +46,7 @@ export interface ArchiverCliOptions {
   readonly s3: S3SinkOptions
 }
 
-export type CliResult =
-  | { readonly kind: 'run'; readonly options: ArchiverCliOptions }
-  | { readonly kind: 'help'; readonly text: string }
-  | { readonly kind: 'version' }
-  | { readonly kind: 'error'; readonly message: string }
+export type ArchiverCliResult = CliResult<ArchiverCliOptions>
 
 export const defaultMaxBytesInFlight = 256 * 2 ** 20
 
@@ -94,8 +66,7 @@ export const archiverFlags: readonly FlagSpec[] = [
     placeholder: '<url>',
     required: true,
     description:
-      'Where new topics are archived: s3://bucket/prefix or file:///absolute/dir. A relative\n' +
-      '      file://./dir or a plain path is resolved against the current directory.',
+      'Where new topics are archived: s3://bucket/prefix or file:///absolute/dir. A relative file://./dir or a plain path is resolved against the current directory.',
   },
   {
     name: 'include',
@@ -104,8 +75,8 @@ export const archiverFlags: readonly FlagSpec[] = [
     placeholder: '<regex,...>',
     defaultText: '.*',
     description:
-      'Topics to archive: regular expressions matched against the whole topic name, comma-separated\n' +
-      "      (commas inside (), [] or {} don't split; the flag may be repeated).",
+      'Topics to archive: regular expressions matched against the whole topic name, comma-separated ' +
+      "(commas inside (), [] or {} don't split; the flag may be repeated).",
   },
   {
     name: 'exclude',
@@ -139,8 +110,7 @@ export const archiverFlags: readonly FlagSpec[] = [
     defaultText: 'none (writes refused)',
     secret: true,
     description:
-      'Bearer token required for writes to the HTTP API. Never printed or logged; prefer the\n' +
-      '      environment variable, which other users cannot see in the process list.',
+      'Bearer token required for writes to the HTTP API. Never printed or logged; prefer the environment variable, which other users cannot see in the process list.',
   },
   {
     name: 'cluster',
@@ -190,23 +160,9 @@ export const archiverFlags: readonly FlagSpec[] = [
     kind: 'boolean',
     description: 'No live progress line (it is only ever shown when stderr is a terminal).',
   },
-  { name: 'help', short: 'h', kind: 'boolean', description: 'Show this help and exit.' },
-  { name: 'version', kind: 'boolean', description: 'Show the version and exit.' },
 ]
 
-export const archiverHelp = `${program} — archive Kafka topics to S3 or a local folder, as one node of a self-managing cluster.
-
-Every node started with the same --brokers and --cluster joins the same cluster; Kafka is the only
-coordinator. The cluster finds topics matching --include, archives each to --sink (files
-partitioned by time, gzip JSON Lines by default) and spreads the archivers over the nodes. Every
-node serves the same HTTP API and dashboard.
-
-Usage: ${program} --brokers <host:port,...> --sink <url> [options]
-
-Options (a flag wins over its environment variable):
-${optionsHelp(archiverFlags)}
-
-S3 sinks: credentials come from the usual AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
+const examples = `S3 sinks: credentials come from the usual AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
 AWS_PROFILE, instance roles...), the region from AWS_REGION. KDP_S3_ENDPOINT (an http(s) URL) and
 KDP_S3_FORCE_PATH_STYLE=true point them at an S3-compatible store; KDP_S3_SSE (AES256 or aws:kms)
 and KDP_S3_SSE_KMS_KEY_ID set server-side encryption.
@@ -223,6 +179,20 @@ Examples:
   ${program} --brokers localhost:9092 --sink file://./archive --http-port 0 --node-id node-2
 `
 
+/** `kdp-archiver` for the command-line machinery (command.ts). */
+export const archiverProgram: Program = {
+  name: program,
+  usage: '--brokers <host:port,...> --sink <url> [options]',
+  description: `${program} — archive Kafka topics to S3 or a local folder, as one node of a self-managing cluster.
+
+Every node started with the same --brokers and --cluster joins the same cluster; Kafka is the only
+coordinator. The cluster finds topics matching --include, archives each to --sink (files
+partitioned by time, gzip JSON Lines by default) and spreads the archivers over the nodes. Every
+node serves the same HTTP API and dashboard. A flag wins over its environment variable.`,
+  epilog: examples,
+  version: `${program} ${packageVersion()}`,
+}
+
 const sinkCodec = (cwd: string) =>
   fromText<string>('SinkUrl', (text) => {
     const checked = resolveSinkUrl(text, cwd)
@@ -235,64 +205,14 @@ const sinkCodec = (cwd: string) =>
     return checked
   })
 
-/**
- * `s3://…` and `file:///…` as given; `file://./dir`, `file://../dir`, `file://dir` (no host
- * support) and plain paths resolved against `cwd` to `file:///absolute/dir`.
- */
-export function resolveSinkUrl(text: string, cwd: string): { ok: string } | { reason: string } {
-  const trimmed = text.trim()
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(trimmed)?.[1]
-  if (scheme === undefined) {
-    if (trimmed === '') return { reason: 'expected a sink URL' }
-    return { ok: directoryUrl(isAbsolute(trimmed) ? trimmed : resolve(cwd, trimmed)) }
-  }
-  if (scheme === 's3') return { ok: trimmed }
-  if (scheme !== 'file') return { reason: `unsupported sink scheme '${scheme}://' (use s3:// or file://)` }
-  const path = trimmed.slice('file://'.length).replace(/^localhost(?=\/)/, '')
-  if (path.startsWith('/')) {
-    if (path.length <= 1) return { reason: 'expected a directory below / in the file:// URL' }
-    return { ok: `file://${path.replace(/\/+$/, '')}` }
-  }
-  if (path === '' || path === '.') return { ok: directoryUrl(cwd) }
-  if (/^(\.\.?\/|[^/]+$)/.test(path) || path.startsWith('~')) {
-    if (path.startsWith('~')) return { reason: 'expected an absolute path (~ is not expanded)' }
-    return { ok: directoryUrl(resolve(cwd, path)) }
-  }
-  return {
-    reason: 'file:// URLs with a host are not supported: use file:///absolute/dir or file://./relative/dir',
-  }
-}
-
-function directoryUrl(path: string): string {
-  return pathToFileURL(path).href.replace(/\/+$/, '')
-}
-
-/** Comma-separated regular expressions, each compiled (anchored, as the master does) to check it. */
-export function parseRegexList(text: string): { ok: string[] } | { reason: string } {
-  const items = splitList(text)
-  if (items.length === 0) return { reason: 'expected at least one regular expression' }
-  for (const item of items) {
-    try {
-      // On its own (so that `a)|(b` cannot escape the anchors), and as the master compiles it.
-      new RegExp(item)
-      new RegExp(`^(?:${item})$`)
-    } catch (error) {
-      const reason =
-        error instanceof Error ? error.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, '') : ''
-      return { reason: `invalid regular expression ${JSON.stringify(item)}: ${reason}` }
-    }
-  }
-  return { ok: items }
-}
-
 const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const
 
 const ArchiverFlags = (cwd: string) =>
   t.type({
     brokers: brokersCodec,
     sink: sinkCodec(cwd),
-    include: fromText('RegexList', parseRegexList, { fallback: ['.*'] }),
-    exclude: fromText('RegexList', parseRegexList, { fallback: [] }),
+    include: fromList('RegexList', parseRegexList, { fallback: ['.*'] }),
+    exclude: fromList('RegexList', parseRegexList, { fallback: [] }),
     'http-port': fromText<number>('Port', (s) => integerText(s, 0, 65_535), { fallback: 8080 }),
     'http-host': fromText<string>(
       'Host',
@@ -348,29 +268,23 @@ const ArchiverFlags = (cwd: string) =>
  */
 export function parseCli(
   argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
+  env: Environment,
   cwd: string = process.cwd(),
-): CliResult {
-  const raw = readFlags(archiverProgram, archiverFlags, argv, env)
-  if (raw.kind === 'help') return { kind: 'help', text: archiverHelp }
-  if (raw.kind !== 'ok') return raw
-  const decoded = decodeFlags(archiverProgram, archiverFlags, ArchiverFlags(cwd), raw)
+): ArchiverCliResult {
   let s3: S3SinkOptions = {}
-  let s3Problems: string[] = []
+  let problems: string[] = []
   try {
     s3 = s3OptionsFromEnv(env)
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error
-    s3Problems = error.errors.map((e) => `${program}: invalid ${e.path}: ${e.message}`)
+    problems = error.errors.map((e) => `invalid ${e.path}: ${e.message}`)
   }
-  if (decoded.kind === 'error' || s3Problems.length > 0) {
-    const flagLines = decoded.kind === 'error' ? decoded.message.split('\n').slice(0, -1) : []
-    return { kind: 'error', message: [...flagLines, ...s3Problems, usageHint(archiverProgram)].join('\n') }
-  }
-  const v = decoded.value
-  return {
-    kind: 'run',
-    options: {
+  return parseCommandLine(
+    archiverProgram,
+    archiverFlags,
+    ArchiverFlags(cwd),
+    { argv, env, problems },
+    (v) => ({
       brokers: v.brokers,
       sink: v.sink,
       include: v.include,
@@ -385,8 +299,8 @@ export function parseCli(
       logLevel: v['log-level'],
       progress: !v['no-progress'],
       s3,
-    },
-  }
+    }),
+  )
 }
 
 /** A one-line summary of the options for the startup line (never the token). */

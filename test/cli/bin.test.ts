@@ -96,7 +96,7 @@ function ownLines(stderr: string): string[] {
   return stderr
     .split('\n')
     .filter(
-      (line) => line.startsWith('kdp-archiver') || line.startsWith('Run ') || line.startsWith('loadgen'),
+      (line) => line.startsWith('kdp-archiver') || line.startsWith('Run ') || line.startsWith('kdp-loadgen'),
     )
 }
 
@@ -110,7 +110,7 @@ describe('kdp-archiver, the command', () => {
       },
       {
         args: ['--brokers', brokers, '--sink', 'file:///tmp/x', '--cluster', cluster, '--bogus'],
-        says: 'kdp-archiver: unknown flag --bogus',
+        says: "kdp-archiver: unknown option '--bogus'",
       },
       {
         args: ['--sink', 'file:///tmp/x', '--cluster', cluster],
@@ -246,7 +246,7 @@ describe('kdp-archiver, the command', () => {
   })
 })
 
-describe('loadgen, the command', () => {
+describe('kdp-loadgen, the command', () => {
   it('produces exactly --count records to a topic it creates', async () => {
     const topic = uniqueName('loadgen')
     const result = await runToExit(loadgen, [
@@ -302,7 +302,7 @@ describe('loadgen, the command', () => {
   it('exits 2 on bad flags', async () => {
     const result = await runToExit(loadgen, ['--brokers', brokers, '--rate', 'fast'])
     expect(result.code).toBe(2)
-    expect(result.stderr).toContain('loadgen: invalid --rate: expected a whole number, got "fast"')
+    expect(result.stderr).toContain('kdp-loadgen: invalid --rate: expected a whole number, got "fast"')
     expect(result.stdout).toBe('')
   })
 })

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { parseSize, splitList } from '../../src/cli/flags.js'
-import {
-  type ArchiverCliOptions,
-  archiverFlags,
-  type CliResult,
-  parseCli,
-  resolveSinkUrl,
-  Secret,
-} from '../../src/cli/options.js'
+import type { CliResult } from '../../src/cli/command.js'
+import { type ArchiverCliOptions, archiverFlags, parseCli } from '../../src/cli/options.js'
+import { parseSize, resolveSinkUrl, Secret, splitList } from '../../src/cli/values.js'
 
 const required = ['--brokers', 'localhost:9092', '--sink', 'file:///data/archive']
 const cwd = '/home/me/work'
@@ -268,12 +262,12 @@ describe('parseCli: environment', () => {
 describe('parseCli: the command line itself', () => {
   it('refuses an unknown flag, suggesting the closest one', () => {
     expect(error([...required, '--brokerz', 'x'])).toBe(
-      "kdp-archiver: unknown flag --brokerz (did you mean --brokers?)\nRun 'kdp-archiver --help' for usage.",
+      "kdp-archiver: unknown option '--brokerz' (did you mean --brokers?)\nRun 'kdp-archiver --help' for usage.",
     )
     expect(error([...required, '--verbose'])).toBe(
-      "kdp-archiver: unknown flag --verbose\nRun 'kdp-archiver --help' for usage.",
+      "kdp-archiver: unknown option '--verbose'\nRun 'kdp-archiver --help' for usage.",
     )
-    expect(error([...required, '-x'])).toContain('unknown flag -x')
+    expect(error([...required, '-x'])).toContain("unknown option '-x'")
   })
 
   it('refuses positional arguments, missing values and values of boolean flags', () => {
@@ -288,7 +282,10 @@ describe('parseCli: the command line itself', () => {
       const result = parseCli(argv, {}, cwd)
       expect(result.kind).toBe('help')
     }
-    expect(parseCli(['--version'], {}, cwd)).toEqual({ kind: 'version' })
+    expect(parseCli(['--version'], {}, cwd)).toEqual({
+      kind: 'version',
+      text: expect.stringMatching(/^kdp-archiver \d+\.\d+\.\d+\n$/),
+    })
   })
 
   it('documents every flag with its environment variable and default', () => {

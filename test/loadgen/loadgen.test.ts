@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadgenFlags, maxValueBytes, parseLoadgenCli } from '../../src/loadgen/load.js'
+import { loadgenFlags, maxValueBytes, parseLoadgenCli } from '../../src/loadgen/cli.js'
 import { type FakeRecord, fakeTweets, seededRandom, type Tweet, userKey } from '../../src/loadgen/tweets.js'
 
 function take(n: number, options: Parameters<typeof fakeTweets>[0]): FakeRecord[] {
@@ -171,8 +171,8 @@ describe('parseLoadgenCli', () => {
     expect(result.kind).toBe('error')
     const message = result.kind === 'error' ? result.message : ''
     expect(message).toContain(flag)
-    expect(message).toMatch(/^loadgen: /)
-    expect(message.split('\n').at(-1)).toBe("Run 'npm run loadgen -- --help' for usage.")
+    expect(message).toMatch(/^kdp-loadgen: /)
+    expect(message.split('\n').at(-1)).toBe("Run 'kdp-loadgen --help' for usage.")
   })
 
   it('documents every flag', () => {
@@ -181,5 +181,10 @@ describe('parseLoadgenCli', () => {
     for (const spec of loadgenFlags) expect(result.text).toContain(`--${spec.name}`)
     expect(result.text).toContain('KDP_BROKERS')
     expect(result.text).toContain(`${maxValueBytes / 1024}KiB`)
+    expect(result.text).toContain('Usage: kdp-loadgen --brokers <host:port,...> [options]')
+    expect(parseLoadgenCli(['--version'], {})).toEqual({
+      kind: 'version',
+      text: expect.stringMatching(/^kdp-loadgen \d+\.\d+\.\d+\n$/),
+    })
   })
 })
