@@ -1,30 +1,13 @@
-// The command line of kdp's tools on commander: flags, help, suggestions and errors come from it;
-// the layers below a flag (environment variable, default) and the decoding of every value with
-// io-ts are here, so that one bad value gives one line naming the flag and where the value came from.
+// The command line of kdp's tools on commander: flags, help, suggestions and errors come from it.
+// The layers below a flag (environment variable, config file, default) and the decoding of every
+// value are in layers.ts, the config file in configFile.ts.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
-import { isLeft } from 'fp-ts/lib/Either.js'
 import type * as t from 'io-ts'
-import { fieldErrors } from '../util/decode.js'
+import { messageOf } from '../util/errors.js'
+import { printConfig, readConfigFile } from './configFile.js'
+import { decodeLayers, type Environment, type FlagSpec, layer, UsageError, whereFrom } from './layers.js'
 
-/** One flag of a command, with its environment variable and its line in `--help`. */
-export interface FlagSpec {
-  /** `http-port` for `--http-port`. */
-  readonly name: string
-  readonly short?: string
-  readonly env?: string
-  /** `list`: a text that may be repeated; the occurrences are joined with commas. */
-  readonly kind: 'string' | 'boolean' | 'list'
-  /** `<host:port,...>` in the help text. */
-  readonly placeholder?: string
-  /** The default as shown in the help text. */
-  readonly defaultText?: string
-  readonly required?: boolean
-  readonly description: string
-  /** Never echo the value in a message (tokens). */
-  readonly secret?: boolean
-  /** The heading the flag is listed under in the help (default `Options:`). */
-  readonly group?: string
-}
+export type { Environment, FlagSpec } from './layers.js'
 
 /** A command: its name (the prefix of every message), its help texts and its version line. */
 export interface Program {
@@ -36,6 +19,8 @@ export interface Program {
   /** The text after the options (environment, examples). */
   readonly epilog: string
   readonly version: string
+  /** Settings of other commands that may stand in this command's config file (ignored, not unknown). */
+  readonly alsoInConfigFile?: readonly FlagSpec[]
 }
 
 /** What parsing a command line gives: options to run with, a text to print, or an error (exit 2). */
@@ -43,20 +28,9 @@ export type CliResult<O = unknown> =
   | { readonly kind: 'run'; readonly options: O }
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'version'; readonly text: string }
+  /** `--print-config`: the effective settings, secrets redacted. */
+  | { readonly kind: 'config'; readonly text: string }
   | { readonly kind: 'error'; readonly message: string }
-
-/** Where a value came from. */
-export type Source = 'flag' | 'env'
-
-/** A flag's raw value: its text, `true` for a boolean flag. */
-export type RawValue = string | boolean
-
-export interface RawFlags {
-  readonly values: Readonly<Record<string, RawValue>>
-  readonly sources: Readonly<Record<string, Source>>
-}
-
-export type Environment = Readonly<Record<string, string | undefined>>
 
 function usageHint(program: Program): string {
   return `Run '${program.name} --help' for usage.`
@@ -88,6 +62,7 @@ function buildCommand(
   const bySpec = new Map<string, FlagSpec>()
   const known = new Set(['-h', '--help', '--version'])
   for (const spec of specs) {
+    if (spec.cli === false) continue
     known.add(`--${spec.name}`)
     if (spec.short !== undefined) known.add(`-${spec.short}`)
   }
@@ -114,6 +89,7 @@ function buildCommand(
     .addHelpText('after', `\n${program.epilog}`)
     .action(() => {})
   for (const spec of specs) {
+    if (spec.cli === false) continue
     const option = new Option(optionFlags(spec), spec.description)
     bySpec.set(`--${spec.name}`, spec)
     if (spec.group !== undefined) option.helpGroup(spec.group)
@@ -172,16 +148,17 @@ function commanderProblem(error: CommanderError, command: Command, specs: readon
 }
 
 /**
- * Reads `argv` with commander (strict: unknown flags and positional arguments are errors), then
- * `env` for every flag that was not given. An empty environment variable counts as unset.
- * `--help` and `--version` win over everything else, even over a malformed command line.
+ * Reads `argv` with commander (strict: unknown flags and positional arguments are errors): the
+ * text of every flag given (`true` for a boolean flag). `--help` and `--version` win over
+ * everything else, even over a malformed command line.
  */
-function readFlags(
+function readCommandLine(
   program: Program,
   specs: readonly FlagSpec[],
   argv: readonly string[],
-  env: Environment,
-): { readonly kind: 'ok'; readonly raw: RawFlags } | Exclude<CliResult, { kind: 'run' }> {
+):
+  | { readonly kind: 'ok'; readonly flags: Record<string, string | boolean> }
+  | Exclude<CliResult, { kind: 'run' }> {
   const output = { text: '' }
   const refused: { message?: string } = {}
   const command = buildCommand(program, specs, output, refused)
@@ -200,78 +177,77 @@ function readFlags(
     return { kind: 'error', message: errorMessage(program, [problem]) }
   }
   const given = command.opts<Record<string, unknown>>()
-  const values: Record<string, RawValue> = {}
-  const sources: Record<string, Source> = {}
+  const flags: Record<string, string | boolean> = {}
   for (const spec of specs) {
     const option = command.options.find((o) => o.long === `--${spec.name}`)
-    const key = option?.attributeName() ?? spec.name
+    if (option === undefined) continue
+    const key = option.attributeName()
     const value = given[key]
-    if (command.getOptionValueSource(key) === 'cli' && value !== undefined) {
-      // A boolean flag's presence is its value (`--no-progress` is true for "no progress").
-      values[spec.name] = spec.kind === 'boolean' ? true : String(value)
-      sources[spec.name] = 'flag'
-      continue
-    }
-    const fromEnv = spec.env === undefined ? undefined : env[spec.env]
-    if (fromEnv !== undefined && fromEnv !== '') {
-      values[spec.name] = fromEnv
-      sources[spec.name] = 'env'
-    }
+    // A boolean flag's presence is its value (`--no-progress` is true for "no progress").
+    if (command.getOptionValueSource(key) === 'cli' && value !== undefined)
+      flags[spec.name] = spec.kind === 'boolean' ? true : String(value)
   }
-  return { kind: 'ok', raw: { values, sources } }
+  return { kind: 'ok', flags }
 }
 
-/** The first sentence of a flag's description. */
-function summary(spec: FlagSpec): string {
-  return (spec.description.split('\n')[0] ?? '').split(/\.(?:\s|$)/)[0] ?? ''
-}
-
-/**
- * Decodes the raw values with `codec` (an io-ts `t.type` keyed by flag name). Every bad value gives
- * one line naming the flag, and the environment variable when the value came from there.
- */
-function decodeFlags<C extends t.Any>(
-  specs: readonly FlagSpec[],
-  codec: C,
-  raw: RawFlags,
-): { kind: 'ok'; value: t.TypeOf<C> } | { kind: 'error'; lines: string[] } {
-  const result = codec.decode(raw.values)
-  if (!isLeft(result)) return { kind: 'ok', value: result.right as t.TypeOf<C> }
-  const lines = fieldErrors(result.left).map((error) => {
-    const name = error.path.split('.')[0] ?? ''
-    const spec = specs.find((s) => s.name === name)
-    if (!spec) return `${error.path || 'options'}: ${error.message}`
-    if (raw.values[name] === undefined) {
-      const names = spec.env === undefined ? `--${spec.name}` : `--${spec.name} (or ${spec.env})`
-      return `missing ${names}: ${summary(spec)}`
-    }
-    const where = raw.sources[name] === 'env' ? `--${spec.name} (from ${spec.env})` : `--${spec.name}`
-    return `invalid ${where}: ${error.message}`
-  })
-  return { kind: 'error', lines }
+/** The input of a command: its arguments, its environment, and the folder relative paths start from. */
+export interface CommandInput {
+  readonly argv: readonly string[]
+  readonly env: Environment
+  readonly cwd: string
+  /** Lines the caller found elsewhere (other environment variables), reported with the rest. */
+  readonly problems?: readonly string[]
 }
 
 /**
- * readFlags and decodeFlags in one: the options `toOptions` makes of the decoded flags, or the help,
- * the version or the message of every problem (with `problems`, lines the caller found elsewhere,
- * such as other variables).
+ * Parses a command: flags (commander), then the environment, then the config file named by the
+ * setting `config` (when the program has one), then defaults; decodes every value with `codec` (an
+ * io-ts `t.type` keyed by setting name) and makes the options with `toOptions`, which may throw a
+ * UsageError. Every problem is reported at once. With the setting `print-config` on, the result is
+ * the effective settings as a config file instead of options to run with.
  */
 export function parseCommandLine<C extends t.Any, O>(
   program: Program,
   specs: readonly FlagSpec[],
   codec: C,
-  input: {
-    readonly argv: readonly string[]
-    readonly env: Environment
-    readonly problems?: readonly string[]
-  },
-  toOptions: (flags: t.TypeOf<C>) => O,
+  input: CommandInput,
+  toOptions: (settings: t.TypeOf<C>) => O,
 ): CliResult<O> {
-  const read = readFlags(program, specs, input.argv, input.env)
+  const read = readCommandLine(program, specs, input.argv)
   if (read.kind !== 'ok') return read
-  const decoded = decodeFlags(specs, codec, read.raw)
+  const fail = (lines: readonly string[]): CliResult<O> => ({
+    kind: 'error',
+    message: errorMessage(program, lines),
+  })
+  const configSpec = specs.find((spec) => spec.name === 'config')
+  const bare = layer(specs, read.flags, input.env, undefined)
+  const configPath = configSpec && bare.values.config
+  let file: ReturnType<typeof readConfigFile> | undefined
+  if (typeof configPath === 'string') {
+    try {
+      file = readConfigFile(specs, configPath, input.cwd, program.alsoInConfigFile)
+    } catch (error) {
+      const from = configSpec ? whereFrom(configSpec, bare) : '--config'
+      return fail([
+        ...messageOf(error)
+          .split('\n')
+          .map((line) => `${line} (${from})`),
+        ...(input.problems ?? []),
+      ])
+    }
+  }
+  const layered = file ? layer(specs, read.flags, input.env, file) : bare
+  const decoded = decodeLayers(specs, codec, layered)
   const lines = [...(decoded.kind === 'error' ? decoded.lines : []), ...(input.problems ?? [])]
-  if (decoded.kind === 'error' || lines.length > 0)
-    return { kind: 'error', message: errorMessage(program, lines) }
-  return { kind: 'run', options: toOptions(decoded.value) }
+  if (decoded.kind === 'error' || lines.length > 0) return fail(lines)
+  let options: O
+  try {
+    options = toOptions(decoded.value)
+  } catch (error) {
+    if (error instanceof UsageError) return fail(error.lines)
+    throw error
+  }
+  const settings = decoded.value as Readonly<Record<string, unknown>>
+  if (settings['print-config'] === true) return { kind: 'config', text: printConfig(specs, settings) }
+  return { kind: 'run', options }
 }

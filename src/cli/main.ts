@@ -6,10 +6,11 @@ import { openSink } from '../sinks/openSink.js'
 import type { Sink } from '../sinks/sink.js'
 import { messageOf } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logging.js'
+import { insecureWarning, kafkaSecurity } from './kafkaSecurity.js'
 import { type ArchiverCliOptions, describeOptions, parseCli, program } from './options.js'
 import { checkBrokers, checkSink } from './preflight.js'
 import { formatCount, formatMegabytesPerSecond, RateMeter, StatusLine } from './progress.js'
-import { exitCodes, fail, onStopSignals, runCli, startupProblem } from './run.js'
+import { exitCodes, fail, onStopSignals, runCli, startupExitCode, startupProblem } from './run.js'
 
 /** How long a graceful stop may take before the node gives up and exits 1. */
 const stopLimitMs = 60_000
@@ -91,12 +92,16 @@ async function run(options: ArchiverCliOptions): Promise<void> {
     return sink
   }
 
+  const kafka = kafkaSecurity(options.kafka)
+  const insecure = insecureWarning(options.kafka)
+  if (insecure !== undefined) logger.warn(insecure)
   try {
     await checkSink(sinkOf(options.sink), { warn: (message) => logger.warn(message) })
-    await checkBrokers(options.brokers)
+    await checkBrokers(options.brokers, kafka)
     starting = true
     archiver = createArchiverFactory({
       brokers: options.brokers,
+      kafka,
       cluster: options.cluster,
       openSink: sinkOf,
       maxMessagesInFlight: options.maxMessagesInFlight,
@@ -106,6 +111,7 @@ async function run(options: ArchiverCliOptions): Promise<void> {
     })
     node = await startArchiverNode({
       brokers: options.brokers,
+      kafka,
       cluster: options.cluster,
       ...(options.nodeId !== undefined && { nodeId: options.nodeId }),
       include: options.include,
@@ -122,7 +128,7 @@ async function run(options: ArchiverCliOptions): Promise<void> {
     })
   } catch (error) {
     status?.stop()
-    fail(`${program}: ${startupMessage(error, options)}`, exitCodes.failed)
+    fail(`${program}: ${startupMessage(error, options)}`, startupExitCode(error))
   }
 
   process.stdout.write(

@@ -7,10 +7,13 @@ import type { S3SinkOptions } from '../sinks/s3Sink.js'
 import { ValidationError } from '../util/decode.js'
 import type { LogLevel } from '../util/logging.js'
 import { type CliResult, type Environment, type FlagSpec, type Program, parseCommandLine } from './command.js'
+import { configCodec, configFlag } from './configFile.js'
+import { kafkaCodecs, kafkaFlags } from './kafkaOptions.js'
+import { describeKafka } from './kafkaSecurity.js'
+import { type KafkaCliSettings, kafkaSettings } from './kafkaSettings.js'
 import { formatBytes } from './progress.js'
 import {
   booleanFlag,
-  brokersCodec,
   fromList,
   fromText,
   integerText,
@@ -27,6 +30,8 @@ export const program = 'kdp-archiver'
 /** Everything `kdp-archiver` needs to run a node. */
 export interface ArchiverCliOptions {
   readonly brokers: readonly string[]
+  /** TLS, SASL and timeouts of every Kafka connection of the node (see kafkaSecurity). */
+  readonly kafka: KafkaCliSettings
   /** An absolute sink URL: `s3://bucket/prefix` or `file:///dir`. */
   readonly sink: string
   readonly include: readonly string[]
@@ -51,16 +56,10 @@ export type ArchiverCliResult = CliResult<ArchiverCliOptions>
 export const defaultMaxBytesInFlight = 256 * 2 ** 20
 
 export const archiverFlags: readonly FlagSpec[] = [
-  {
-    name: 'brokers',
-    env: 'KDP_BROKERS',
-    kind: 'list',
-    placeholder: '<host:port,...>',
-    required: true,
-    description: 'Kafka bootstrap brokers, comma-separated (the flag may be repeated).',
-  },
+  ...kafkaFlags,
   {
     name: 'sink',
+    file: 'sink',
     env: 'KDP_SINK',
     kind: 'string',
     placeholder: '<url>',
@@ -70,6 +69,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'include',
+    file: 'include',
     env: 'KDP_INCLUDE',
     kind: 'list',
     placeholder: '<regex,...>',
@@ -80,6 +80,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'exclude',
+    file: 'exclude',
     env: 'KDP_EXCLUDE',
     kind: 'list',
     placeholder: '<regex,...>',
@@ -88,6 +89,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'http-port',
+    file: 'http.port',
     env: 'KDP_HTTP_PORT',
     kind: 'string',
     placeholder: '<port>',
@@ -96,6 +98,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'http-host',
+    file: 'http.host',
     env: 'KDP_HTTP_HOST',
     kind: 'string',
     placeholder: '<host>',
@@ -104,6 +107,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'token',
+    file: 'http.token',
     env: 'KDP_TOKEN',
     kind: 'string',
     placeholder: '<token>',
@@ -114,6 +118,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'cluster',
+    file: 'cluster',
     env: 'KDP_CLUSTER',
     kind: 'string',
     placeholder: '<name>',
@@ -123,6 +128,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'node-id',
+    file: 'nodeId',
     env: 'KDP_NODE_ID',
     kind: 'string',
     placeholder: '<id>',
@@ -131,6 +137,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'max-messages-in-flight',
+    file: 'maxMessagesInFlight',
     env: 'KDP_MAX_MESSAGES_IN_FLIGHT',
     kind: 'string',
     placeholder: '<n>',
@@ -140,6 +147,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'max-bytes-in-flight',
+    file: 'maxBytesInFlight',
     env: 'KDP_MAX_BYTES_IN_FLIGHT',
     kind: 'string',
     placeholder: '<size>',
@@ -148,6 +156,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'log-level',
+    file: 'logLevel',
     env: 'KDP_LOG_LEVEL',
     kind: 'string',
     placeholder: '<level>',
@@ -156,9 +165,19 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'no-progress',
+    file: 'progress',
+    fileNegates: true,
     env: 'KDP_NO_PROGRESS',
     kind: 'boolean',
     description: 'No live progress line (it is only ever shown when stderr is a terminal).',
+  },
+  configFlag(
+    'A JSON file holding any of these settings (see the README); a flag or an environment variable wins over it.',
+  ),
+  {
+    name: 'print-config',
+    kind: 'boolean',
+    description: 'Print the settings in effect as a config file (secrets redacted) and exit.',
   },
 ]
 
@@ -209,10 +228,15 @@ const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const
 
 const ArchiverFlags = (cwd: string) =>
   t.type({
-    brokers: brokersCodec,
+    ...kafkaCodecs(cwd),
+    config: configCodec,
+    'print-config': booleanFlag(false),
     sink: sinkCodec(cwd),
     include: fromList('RegexList', parseRegexList, { fallback: ['.*'] }),
-    exclude: fromList('RegexList', parseRegexList, { fallback: [] }),
+    // An empty list (as --print-config writes the default) excludes nothing.
+    exclude: fromList('RegexList', (items) => (items.length === 0 ? { ok: [] } : parseRegexList(items)), {
+      fallback: [],
+    }),
     'http-port': fromText<number>('Port', (s) => integerText(s, 0, 65_535), { fallback: 8080 }),
     'http-host': fromText<string>(
       'Host',
@@ -263,8 +287,9 @@ const ArchiverFlags = (cwd: string) =>
   })
 
 /**
- * Parses `kdp-archiver`'s command line and environment. Pure: no output, no exit; `cwd` resolves a
- * relative file sink. Flags win over environment variables; an empty environment variable is unset.
+ * Parses `kdp-archiver`'s command line, environment and config file. Pure: no output, no exit (it
+ * reads the files the settings name); `cwd` resolves relative paths. A flag wins over its
+ * environment variable, which wins over the config file; an empty environment variable is unset.
  */
 export function parseCli(
   argv: readonly string[],
@@ -283,9 +308,10 @@ export function parseCli(
     archiverProgram,
     archiverFlags,
     ArchiverFlags(cwd),
-    { argv, env, problems },
+    { argv, env, cwd, problems },
     (v) => ({
       brokers: v.brokers,
+      kafka: kafkaSettings(v, env),
       sink: v.sink,
       include: v.include,
       exclude: v.exclude,
@@ -307,6 +333,7 @@ export function parseCli(
 export function describeOptions(options: ArchiverCliOptions): string {
   return [
     `cluster ${options.cluster}`,
+    `Kafka ${describeKafka(options.kafka)}`,
     `sink ${options.sink}`,
     `include ${options.include.join(',')}`,
     ...(options.exclude.length > 0 ? [`exclude ${options.exclude.join(',')}`] : []),

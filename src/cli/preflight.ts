@@ -2,16 +2,31 @@
 // clear line instead of a stream of retries.
 import { randomBytes } from 'node:crypto'
 import { access, constants, mkdir } from 'node:fs/promises'
-import { type KafkaSecurity, probeBrokers } from '../kafka/index.js'
+import { BrokerProbeError, type BrokerProblem, type KafkaSecurity, probeBrokers } from '../kafka/index.js'
 import { parseSinkUrl } from '../sinks/location.js'
 import type { Sink } from '../sinks/sink.js'
 import { messageOf } from '../util/errors.js'
 import { silentLogger } from '../util/logging.js'
 import { withTimeout } from '../util/timeout.js'
 
-/** A startup problem: the CLI prints `message` and exits 1. */
+/** A startup problem: the CLI prints `message` and exits with `exitCode` (1: cannot start, 3: refused). */
 export class StartupError extends Error {
   override readonly name = 'StartupError'
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 3 = 1,
+  ) {
+    super(message)
+  }
+}
+
+/** What to check for each kind of refusal, in the flags' words. */
+const hints: Readonly<Record<BrokerProblem, string>> = {
+  authentication:
+    'check --sasl-mechanism, --sasl-username and the password (KDP_SASL_PASSWORD or --sasl-password-file)',
+  'untrusted-certificate': "give the CA that signed the brokers' certificate with --tls-ca",
+  'tls-refused': 'a listener with mutual TLS needs a client certificate it trusts (--tls-cert, --tls-key)',
+  unreachable: '',
 }
 
 /** Connects to the brokers and reads the cluster's metadata; throws a StartupError if it cannot. */
@@ -23,7 +38,17 @@ export async function checkBrokers(
   try {
     await probeBrokers({ brokers, clientId: 'kdp-preflight', ...security, logger: silentLogger }, timeoutMs)
   } catch (error) {
-    throw new StartupError(messageOf(error))
+    if (!(error instanceof BrokerProbeError)) throw new StartupError(messageOf(error))
+    if (error.problem === 'unreachable') {
+      // A secured listener closes a connection that does not speak its protocol.
+      const hint =
+        /Closed connection|disconnected before secure TLS/.test(error.message) &&
+        (security.ssl === undefined || security.sasl === undefined)
+          ? ' (does the listener need TLS (--tls) or SASL (--sasl-mechanism), or is it a plain one?)'
+          : ''
+      throw new StartupError(`${error.message}${hint}`)
+    }
+    throw new StartupError(`${error.message}; ${hints[error.problem]}`, 3)
   }
 }
 

@@ -12,6 +12,8 @@ export const exitCodes = {
   failed: 1,
   /** A bad flag, environment variable or config file. */
   usage: 2,
+  /** The brokers refused the connection: authentication failed, or TLS (certificate not trusted, client certificate refused). */
+  refused: 3,
   /** Stopped by a signal before a graceful stop was possible, or by a second signal. */
   interrupted: 130,
 } as const
@@ -27,6 +29,7 @@ export async function runCli<O>(result: CliResult<O>, run: (options: O) => Promi
   switch (result.kind) {
     case 'help':
     case 'version':
+    case 'config':
       process.stdout.write(result.text)
       return
     case 'error':
@@ -41,6 +44,11 @@ export async function runCli<O>(result: CliResult<O>, run: (options: O) => Promi
 export function startupProblem(error: unknown): string {
   if (error instanceof StartupError) return error.message
   return `could not start: ${messageOf(error).split('\n')[0]}`
+}
+
+/** The exit code of a startup failure: 3 when the brokers refused us, else 1. */
+export function startupExitCode(error: unknown): number {
+  return error instanceof StartupError ? error.exitCode : exitCodes.failed
 }
 
 export interface StopSignalHandlers {

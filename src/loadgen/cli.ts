@@ -1,5 +1,5 @@
-// The command line of `kdp-loadgen`: its flags and their environment variables, decoded into the
-// options of a load.
+// The command line of `kdp-loadgen`: its flags, their environment variables and the Kafka part of
+// a config file, decoded into the options of a load.
 import { randomInt } from 'node:crypto'
 import * as t from 'io-ts'
 import {
@@ -9,9 +9,12 @@ import {
   type Program,
   parseCommandLine,
 } from '../cli/command.js'
+import { configCodec, configFlag } from '../cli/configFile.js'
+import { kafkaCodecs, kafkaFlags } from '../cli/kafkaOptions.js'
+import { type KafkaCliSettings, kafkaSettings } from '../cli/kafkaSettings.js'
+import { archiverFlags } from '../cli/options.js'
 import {
   booleanFlag,
-  brokersCodec,
   fromText,
   optional,
   parseDuration,
@@ -22,7 +25,9 @@ import {
 import { packageVersion } from '../cli/version.js'
 import type { LoadOptions } from './load.js'
 
-export interface LoadgenCliOptions extends LoadOptions {
+export interface LoadgenCliOptions extends Omit<LoadOptions, 'kafka'> {
+  /** The connection's TLS, SASL and timeouts, secrets still wrapped (see kafkaSecurity). */
+  readonly kafka: KafkaCliSettings
   readonly progress: boolean
 }
 
@@ -32,14 +37,7 @@ export type LoadgenCliResult = CliResult<LoadgenCliOptions>
 export const maxValueBytes = 900 * 1024
 
 export const loadgenFlags: readonly FlagSpec[] = [
-  {
-    name: 'brokers',
-    env: 'KDP_BROKERS',
-    kind: 'list',
-    placeholder: '<host:port,...>',
-    required: true,
-    description: 'Kafka bootstrap brokers, comma-separated.',
-  },
+  ...kafkaFlags,
   {
     name: 'topic',
     kind: 'string',
@@ -101,6 +99,9 @@ export const loadgenFlags: readonly FlagSpec[] = [
     kind: 'boolean',
     description: 'No live progress line (it is only ever shown when stderr is a terminal).',
   },
+  configFlag(
+    'A kdp-archiver config file (JSON): the load generator takes its Kafka connection (brokers, TLS, SASL) from it.',
+  ),
 ]
 
 /** `kdp-loadgen` for the command-line machinery (src/cli/command.ts). */
@@ -118,11 +119,14 @@ Ctrl-C. In a checkout, \`npm run loadgen -- <flags>\` runs it.`,
   kdp-loadgen --brokers localhost:9092 --count 1000000 --rate 0 --seed 42
 `,
   version: `kdp-loadgen ${packageVersion()}`,
+  // The archiver's other settings may stand in the same file; the load generator leaves them alone.
+  alsoInConfigFile: archiverFlags,
 }
 
-const LoadgenFlags = (randomSeed: number) =>
+const LoadgenFlags = (randomSeed: number, cwd: string) =>
   t.type({
-    brokers: brokersCodec,
+    ...kafkaCodecs(cwd),
+    config: configCodec,
     topic: fromText('KafkaTopicName', parseTopicName, { fallback: 'tweets' }),
     partitions: wholeNumber(1, 10_000, 6),
     rate: wholeNumber(0, 10_000_000, 100),
@@ -148,17 +152,25 @@ export function parseLoadgenCli(
   argv: readonly string[],
   env: Environment,
   randomSeed: number = randomInt(2 ** 31),
+  cwd: string = process.cwd(),
 ): LoadgenCliResult {
-  return parseCommandLine(loadgenProgram, loadgenFlags, LoadgenFlags(randomSeed), { argv, env }, (v) => ({
-    brokers: v.brokers,
-    topic: v.topic,
-    partitions: v.partitions,
-    rate: v.rate,
-    valueBytes: v.size,
-    keys: v.keys,
-    count: v.count,
-    durationMs: v.duration,
-    seed: v.seed,
-    progress: !v['no-progress'],
-  }))
+  return parseCommandLine(
+    loadgenProgram,
+    loadgenFlags,
+    LoadgenFlags(randomSeed, cwd),
+    { argv, env, cwd },
+    (v) => ({
+      brokers: v.brokers,
+      kafka: kafkaSettings(v, env),
+      topic: v.topic,
+      partitions: v.partitions,
+      rate: v.rate,
+      valueBytes: v.size,
+      keys: v.keys,
+      count: v.count,
+      durationMs: v.duration,
+      seed: v.seed,
+      progress: !v['no-progress'],
+    }),
+  )
 }

@@ -1,12 +1,14 @@
 // The load generator: fake tweets to a Kafka topic at a steady rate. `cli.ts` is its command line,
 // `main.ts` the `kdp-loadgen` command; the demo runs it in-process through startLoad().
-import { connectKafka } from '../kafka/index.js'
+import { connectKafka, type KafkaSecurity } from '../kafka/index.js'
 import type { Logger } from '../util/logging.js'
 import { sleep } from '../util/sleep.js'
 import { fakeTweets } from './tweets.js'
 
 export interface LoadOptions {
   readonly brokers: readonly string[]
+  /** TLS, SASL and timeouts of the connection. */
+  readonly kafka?: KafkaSecurity
   readonly topic: string
   /** Partitions of the topic when it has to be created. */
   readonly partitions: number
@@ -43,7 +45,7 @@ const batchBytes = 512 * 1024
  * batches of at most 1000 records) until the count or duration is reached or stop() is called.
  */
 export async function startLoad(options: LoadOptions, logger: Logger): Promise<Load> {
-  const kafka = connectKafka({ brokers: options.brokers, clientId: 'kdp-loadgen', logger })
+  const kafka = connectKafka({ brokers: options.brokers, clientId: 'kdp-loadgen', ...options.kafka, logger })
   let topic: { partitions: number; created: boolean }
   try {
     topic = await kafka.ensureTopic({ topic: options.topic, partitions: options.partitions })

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
+import { kafkaSecurity } from '../cli/kafkaSecurity.js'
 // `kdp-loadgen`: fake tweets to a Kafka topic at a given rate. See `kdp-loadgen --help`.
 import { checkBrokers } from '../cli/preflight.js'
 import { formatCount, formatMegabytesPerSecond, RateMeter, StatusLine } from '../cli/progress.js'
-import { exitCodes, fail, onStopSignals, runCli, startupProblem } from '../cli/run.js'
+import { exitCodes, fail, onStopSignals, runCli, startupExitCode, startupProblem } from '../cli/run.js'
 import { messageOf } from '../util/errors.js'
 import { createLogger } from '../util/logging.js'
 import { type LoadgenCliOptions, loadgenProgram, parseLoadgenCli } from './cli.js'
@@ -38,10 +39,11 @@ async function run(options: LoadgenCliOptions): Promise<void> {
   })
 
   try {
-    await checkBrokers(options.brokers)
-    load = await startLoad(options, logger)
+    const kafka = kafkaSecurity(options.kafka)
+    await checkBrokers(options.brokers, kafka)
+    load = await startLoad({ ...options, kafka }, logger)
   } catch (error) {
-    fail(`${program}: ${startupProblem(error)}`, exitCodes.failed)
+    fail(`${program}: ${startupProblem(error)}`, startupExitCode(error))
   }
   const limits = [
     ...(options.count !== undefined ? [`${formatCount(options.count)} records`] : []),

@@ -121,7 +121,10 @@ describe('kdp-archiver, the command', () => {
         args: ['--brokers', brokers, '--sink', 'ftp://host/dir', '--cluster', cluster],
         says: "kdp-archiver: invalid --sink: unsupported sink scheme 'ftp://'",
       },
-      { args: ['--cluster', cluster], says: 'kdp-archiver: missing --brokers (or KDP_BROKERS)' },
+      {
+        args: ['--cluster', cluster],
+        says: 'kdp-archiver: missing --brokers (or KDP_BROKERS, or kafka.brokers in the config file)',
+      },
     ]
     for (const { args, env, says } of cases) {
       const result = await runToExit(main, args, env)

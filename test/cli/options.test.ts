@@ -245,8 +245,8 @@ describe('parseCli: environment', () => {
 
   it('names the flag and its variable when a required value is missing', () => {
     const message = error([])
-    expect(message).toContain('missing --brokers (or KDP_BROKERS)')
-    expect(message).toContain('missing --sink (or KDP_SINK)')
+    expect(message).toContain('missing --brokers (or KDP_BROKERS, or kafka.brokers in the config file)')
+    expect(message).toContain('missing --sink (or KDP_SINK, or sink in the config file)')
   })
 
   it('checks the S3 variables too', () => {
@@ -292,7 +292,8 @@ describe('parseCli: the command line itself', () => {
     const result = parseCli(['--help'], {}, cwd)
     if (result.kind !== 'help') throw new Error('no help')
     for (const spec of archiverFlags) {
-      expect(result.text).toContain(`--${spec.name}`)
+      // A setting without a flag (a password) is documented by its variable.
+      expect(result.text).toContain(spec.cli === false ? `${spec.env}` : `--${spec.name}`)
       if (spec.env !== undefined) expect(result.text).toContain(spec.env)
       if (spec.defaultText !== undefined) expect(result.text).toContain(`default ${spec.defaultText}`)
     }

@@ -101,6 +101,7 @@ describe('parseLoadgenCli', () => {
       kind: 'run',
       options: {
         brokers: ['k:9092'],
+        kafka: { tls: false, sasl: undefined, connectionTimeoutMs: undefined, requestTimeoutMs: undefined },
         topic: 'tweets',
         partitions: 6,
         rate: 100,
@@ -178,7 +179,8 @@ describe('parseLoadgenCli', () => {
   it('documents every flag', () => {
     const result = parseLoadgenCli(['--help'], {})
     if (result.kind !== 'help') throw new Error('no help')
-    for (const spec of loadgenFlags) expect(result.text).toContain(`--${spec.name}`)
+    for (const spec of loadgenFlags)
+      expect(result.text).toContain(spec.cli === false ? `${spec.env}` : `--${spec.name}`)
     expect(result.text).toContain('KDP_BROKERS')
     expect(result.text).toContain(`${maxValueBytes / 1024}KiB`)
     expect(result.text).toContain('Usage: kdp-loadgen --brokers <host:port,...> [options]')
