@@ -32,7 +32,9 @@ function chain(error: unknown): unknown[] {
   let current: unknown = error
   for (let depth = 0; depth < 6 && current !== undefined && current !== null; depth++) {
     errors.push(current)
-    current = (current as { originalError?: unknown; cause?: unknown }).originalError
+    // kafkajs wraps with `originalError` (retries) or `cause` (non-retriable errors).
+    const { originalError, cause } = current as { originalError?: unknown; cause?: unknown }
+    current = originalError ?? cause
   }
   return errors
 }
