@@ -49,7 +49,7 @@ function optionFlags(spec: FlagSpec): string {
 
 /**
  * The commander program of `specs`. It parses the command line only: environment variables are
- * read by readFlags from the environment it is given (commander's own `.env()` reads
+ * read by parseCommandLine from the environment it is given (commander's own `.env()` reads
  * `process.env`, and treats any value of a boolean's variable as "on"). Nothing is written and
  * nothing exits: help, version and errors come back as values.
  */

@@ -7,6 +7,7 @@ import { promisify } from 'node:util'
 import { type KafkaSecurity, mskIamSasl, type SaslOptions } from '../kafka/index.js'
 import { messageOf } from '../util/errors.js'
 import type { KafkaCliSettings } from './kafkaSettings.js'
+import type { Secret } from './values.js'
 
 const run = promisify(execFile)
 
@@ -104,6 +105,14 @@ export function describeKafka(settings: KafkaCliSettings): string {
     )
   else parts.push(`SASL ${sasl.mechanism} as ${sasl.username}`)
   return parts.join(', ')
+}
+
+/** Every secret of the settings, for redactSecrets. */
+export function kafkaSecrets(settings: KafkaCliSettings): Secret[] {
+  const tls = settings.tls === false ? [] : [settings.tls.key?.text, settings.tls.keyPassword]
+  const sasl = settings.sasl
+  const password = sasl !== undefined && 'password' in sasl ? [sasl.password] : []
+  return [...tls, ...password].filter((secret): secret is Secret => secret !== undefined)
 }
 
 /** The warning a node logs at startup when it does not verify the brokers' certificates. */

@@ -6,11 +6,11 @@ import { openSink } from '../sinks/openSink.js'
 import type { Sink } from '../sinks/sink.js'
 import { messageOf } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logging.js'
-import { insecureWarning, kafkaSecurity } from './kafkaSecurity.js'
+import { insecureWarning, kafkaSecrets, kafkaSecurity } from './kafkaSecurity.js'
 import { type ArchiverCliOptions, describeOptions, parseCli, program } from './options.js'
 import { checkBrokers, checkSink } from './preflight.js'
 import { formatCount, formatMegabytesPerSecond, RateMeter, StatusLine } from './progress.js'
-import { exitCodes, fail, onStopSignals, runCli, startupExitCode, startupProblem } from './run.js'
+import { exitCodes, fail, keepSecret, onStopSignals, runCli, startupExitCode, startupProblem } from './run.js'
 
 /** How long a graceful stop may take before the node gives up and exits 1. */
 const stopLimitMs = 60_000
@@ -92,6 +92,7 @@ async function run(options: ArchiverCliOptions): Promise<void> {
     return sink
   }
 
+  keepSecret(options.token, ...kafkaSecrets(options.kafka))
   const kafka = kafkaSecurity(options.kafka)
   const insecure = insecureWarning(options.kafka)
   if (insecure !== undefined) logger.warn(insecure)

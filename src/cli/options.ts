@@ -207,7 +207,8 @@ export const archiverProgram: Program = {
 Every node started with the same --brokers and --cluster joins the same cluster; Kafka is the only
 coordinator. The cluster finds topics matching --include, archives each to --sink (files
 partitioned by time, gzip JSON Lines by default) and spreads the archivers over the nodes. Every
-node serves the same HTTP API and dashboard. A flag wins over its environment variable.`,
+node serves the same HTTP API and dashboard. A flag wins over its environment variable, which wins
+over the config file (--config).`,
   epilog: examples,
   version: `${program} ${packageVersion()}`,
 }

@@ -4,6 +4,7 @@
 import { messageOf } from '../util/errors.js'
 import type { CliResult } from './command.js'
 import { StartupError } from './preflight.js'
+import { redactSecrets, type Secret } from './values.js'
 
 /** The exit codes of kdp's commands (the README's table). */
 export const exitCodes = {
@@ -18,9 +19,17 @@ export const exitCodes = {
   interrupted: 130,
 } as const
 
-/** Writes `message` to stderr and exits with `code`. */
+/** Secrets of the running command, kept out of every message `fail` writes. */
+const secrets: Secret[] = []
+
+/** Registers secrets (passwords, keys, tokens) that no failure message may show. */
+export function keepSecret(...values: readonly (Secret | undefined)[]): void {
+  for (const value of values) if (value !== undefined) secrets.push(value)
+}
+
+/** Writes `message` to stderr, secrets redacted, and exits with `code`. */
 export function fail(message: string, code: number): never {
-  process.stderr.write(`${message}\n`)
+  process.stderr.write(`${redactSecrets(message, secrets)}\n`)
   process.exit(code)
 }
 

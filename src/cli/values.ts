@@ -30,6 +30,20 @@ export class Secret {
   }
 }
 
+/**
+ * `text` with every occurrence of the secrets' values replaced by `[redacted]`: for messages of
+ * errors raised elsewhere (a library, a broker), which might quote what they were given.
+ */
+export function redactSecrets(text: string, secrets: readonly (Secret | undefined)[]): string {
+  let redacted = text
+  for (const secret of secrets) {
+    const value = secret?.reveal()
+    // Very short values would redact ordinary words; they are not worth a secret's name anyway.
+    if (value !== undefined && value.length >= 4) redacted = redacted.split(value).join('[redacted]')
+  }
+  return redacted
+}
+
 /** Shows a rejected value in a message, shortened. */
 export function shown(value: string): string {
   return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)

@@ -1,9 +1,17 @@
 #!/usr/bin/env node
-import { kafkaSecurity } from '../cli/kafkaSecurity.js'
+import { insecureWarning, kafkaSecrets, kafkaSecurity } from '../cli/kafkaSecurity.js'
 // `kdp-loadgen`: fake tweets to a Kafka topic at a given rate. See `kdp-loadgen --help`.
 import { checkBrokers } from '../cli/preflight.js'
 import { formatCount, formatMegabytesPerSecond, RateMeter, StatusLine } from '../cli/progress.js'
-import { exitCodes, fail, onStopSignals, runCli, startupExitCode, startupProblem } from '../cli/run.js'
+import {
+  exitCodes,
+  fail,
+  keepSecret,
+  onStopSignals,
+  runCli,
+  startupExitCode,
+  startupProblem,
+} from '../cli/run.js'
 import { messageOf } from '../util/errors.js'
 import { createLogger } from '../util/logging.js'
 import { type LoadgenCliOptions, loadgenProgram, parseLoadgenCli } from './cli.js'
@@ -39,7 +47,10 @@ async function run(options: LoadgenCliOptions): Promise<void> {
   })
 
   try {
+    keepSecret(...kafkaSecrets(options.kafka))
     const kafka = kafkaSecurity(options.kafka)
+    const insecure = insecureWarning(options.kafka)
+    if (insecure !== undefined) logger.warn(insecure)
     await checkBrokers(options.brokers, kafka)
     load = await startLoad({ ...options, kafka }, logger)
   } catch (error) {

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeTestCertificates, type TestCertificates } from '../../services/certificates.js'
 import type { CliResult } from '../../src/cli/command.js'
-import { kafkaSecurity } from '../../src/cli/kafkaSecurity.js'
+import { kafkaSecrets, kafkaSecurity } from '../../src/cli/kafkaSecurity.js'
 import { type ArchiverCliOptions, parseCli } from '../../src/cli/options.js'
 import { parseLoadgenCli } from '../../src/loadgen/cli.js'
 
@@ -63,6 +63,7 @@ describe('Kafka connection settings', () => {
       password,
     })
     expect(error([...required, '--sasl-password', password])).toContain("unknown option '--sasl-password'")
+    expect(kafkaSecrets(options.kafka).map((secret) => secret.reveal())).toEqual([password])
   })
 
   it('reads the password from a file, without its trailing newline', () => {

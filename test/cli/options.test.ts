@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { CliResult } from '../../src/cli/command.js'
 import { type ArchiverCliOptions, archiverFlags, parseCli } from '../../src/cli/options.js'
-import { parseSize, resolveSinkUrl, Secret, splitList } from '../../src/cli/values.js'
+import { parseSize, redactSecrets, resolveSinkUrl, Secret, splitList } from '../../src/cli/values.js'
 
 const required = ['--brokers', 'localhost:9092', '--sink', 'file:///data/archive']
 const cwd = '/home/me/work'
@@ -359,5 +359,14 @@ describe('helpers', () => {
     const options = run([...required, '--token', 'hunter2'])
     expect(JSON.stringify(options)).not.toContain('hunter2')
     expect(secret.reveal()).toBe('hunter2')
+  })
+
+  it('redacts secrets quoted by messages raised elsewhere', () => {
+    const secrets = [new Secret('hunter2'), undefined, new Secret('abc')]
+    expect(redactSecrets('login hunter2 failed (hunter2)', secrets)).toBe(
+      'login [redacted] failed ([redacted])',
+    )
+    // Values too short to be told apart from words are left alone.
+    expect(redactSecrets('abc def', secrets)).toBe('abc def')
   })
 })

@@ -219,6 +219,30 @@ describe('kdp-loadgen through the other mechanisms', () => {
     ])
   })
 
+  it('TLS without verification only when asked, with a warning; a plain client gets a hint', async () => {
+    const sasl = ['--sasl-mechanism', 'scram-sha-512', '--sasl-username', 'alice']
+    const env = { KDP_SASL_PASSWORD: alicePassword }
+    const topic = uniqueName('insecure')
+    const insecure = await produce(topic, ['--brokers', saslSsl, '--tls-insecure', ...sasl], env)
+    expect(insecure.code, insecure.stderr).toBe(0)
+    expect(insecure.stderr).toContain("--tls-insecure: the brokers' TLS certificates are NOT verified")
+    expect(await count(topic)).toBe(50)
+    // Without --tls-insecure the broker's private CA is not trusted.
+    const verified = await produce(uniqueName('verified'), ['--brokers', saslSsl, ...sasl], {
+      ...env,
+      KDP_TLS: 'true',
+    })
+    expect(verified.code, verified.stderr).toBe(3)
+    // No TLS at all: the listener closes the connection, and the message says what to check.
+    const plain = await produce(uniqueName('plain-client'), ['--brokers', saslSsl, ...sasl], env)
+    expect(plain.code, plain.stderr).toBe(1)
+    expect(ownLines(plain.stderr)).toEqual([
+      expect.stringMatching(
+        /^kdp-loadgen: cannot reach the Kafka brokers .*\(does the listener need TLS \(--tls\)/,
+      ),
+    ])
+  })
+
   it('OAUTHBEARER with a token command and with a token file', async () => {
     const oauth = ['--brokers', saslSsl, '--tls-ca', certs.ca, '--sasl-mechanism', 'oauthbearer']
     const fromCommand = uniqueName('oauth-command')
