@@ -37,26 +37,35 @@ export async function loadMskSigner(): Promise<MskTokenSigner> {
   }
 }
 
+/** A token this close to its expiry is signed again rather than reused. */
+const renewBeforeMs = 60_000
+
 /**
- * SASL options for Amazon MSK with IAM in `region` (the cluster's region). A token is signed for
- * every authentication (each new connection), so rotated credentials are picked up. `signer`
- * replaces the AWS package (tests, or a custom credential provider).
+ * SASL options for Amazon MSK with IAM in `region` (the cluster's region). A node opens many
+ * connections (one per broker and client), so a signed token is reused until a minute before it
+ * expires (15 minutes after signing); rotated credentials are picked up with the next token.
+ * `signer` replaces the AWS package (tests, or a custom credential provider).
  */
 export function mskIamSasl(options: {
   readonly region: string
   readonly signer?: MskTokenSigner
 }): SaslOptions {
   let signer: Promise<MskTokenSigner> | undefined = options.signer && Promise.resolve(options.signer)
+  let cached: { token: string; expiryTime: number } | undefined
   return {
     mechanism: 'oauthbearer',
     token: async () => {
+      if (cached && cached.expiryTime - Date.now() > renewBeforeMs) return cached.token
       signer ??= loadMskSigner()
       const loaded = await signer.catch((error: unknown) => {
         // A failed load is not cached: installing the package needs no restart of a library user.
         signer = undefined
         throw error
       })
-      return (await loaded({ region: options.region })).token
+      const signed = await loaded({ region: options.region })
+      cached =
+        signed.expiryTime === undefined ? undefined : { token: signed.token, expiryTime: signed.expiryTime }
+      return signed.token
     },
   }
 }

@@ -262,24 +262,34 @@ describe('kdp-loadgen through the other mechanisms', () => {
 })
 
 describe('AWS MSK IAM wiring (no AWS here)', () => {
-  it("hands the signer's token for the region to the broker over OAUTHBEARER", async () => {
-    const regions: string[] = []
-    const sasl = mskIamSasl({
-      region: 'eu-west-1',
-      // Stands in for aws-msk-iam-sasl-signer-js, whose tokens only MSK accepts; this broker takes unsigned JWTs.
-      signer: async ({ region }) => {
-        regions.push(region)
-        return { token: unsignedJwt('msk-user'), expiryTime: Date.now() + 900_000 }
-      },
-    })
-    await probeBrokers({
+  /** Stands in for aws-msk-iam-sasl-signer-js, whose tokens only MSK accepts; this broker takes unsigned JWTs. */
+  const signer =
+    (expiresInMs: number, regions: string[]) =>
+    async ({ region }: { region: string }) => {
+      regions.push(region)
+      return { token: unsignedJwt('msk-user'), expiryTime: Date.now() + expiresInMs }
+    }
+  const probe = (sasl: ReturnType<typeof mskIamSasl>) =>
+    probeBrokers({
       brokers: saslSsl.split(','),
       clientId: 'kdp-test',
       ssl: { ca: readFileSync(certs.ca, 'utf8') },
       sasl,
       logger: silentLogger,
     })
-    expect(regions.length).toBeGreaterThan(0)
-    expect(new Set(regions)).toEqual(new Set(['eu-west-1']))
+
+  it("hands the signer's token for the region to the broker over OAUTHBEARER, reusing it until near its expiry", async () => {
+    const regions: string[] = []
+    const sasl = mskIamSasl({ region: 'eu-west-1', signer: signer(900_000, regions) })
+    await probe(sasl)
+    await probe(sasl)
+    expect(regions).toEqual(['eu-west-1'])
+    // A token within a minute of its expiry is signed again for every authentication.
+    const renewed: string[] = []
+    const short = mskIamSasl({ region: 'us-east-2', signer: signer(30_000, renewed) })
+    await probe(short)
+    await probe(short)
+    expect(renewed.length).toBeGreaterThanOrEqual(2)
+    expect(new Set(renewed)).toEqual(new Set(['us-east-2']))
   })
 })
