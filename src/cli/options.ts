@@ -2,9 +2,8 @@
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { SinkUrl } from '../processes/state/topicConfig.js'
-import { s3OptionsFromEnv, sinkUrlProblem } from '../sinks/openSink.js'
+import { sinkUrlProblem } from '../sinks/openSink.js'
 import type { S3SinkOptions } from '../sinks/s3Sink.js'
-import { ValidationError } from '../util/decode.js'
 import type { LogLevel } from '../util/logging.js'
 import { type CliResult, type Environment, type FlagSpec, type Program, parseCommandLine } from './command.js'
 import { configCodec, configFlag } from './configFile.js'
@@ -12,6 +11,7 @@ import { kafkaCodecs, kafkaFlags } from './kafkaOptions.js'
 import { describeKafka } from './kafkaSecurity.js'
 import { type KafkaCliSettings, kafkaSettings } from './kafkaSettings.js'
 import { formatBytes } from './progress.js'
+import { s3Codecs, s3Flags, s3Settings } from './s3Options.js'
 import {
   booleanFlag,
   fromList,
@@ -47,7 +47,7 @@ export interface ArchiverCliOptions {
   readonly logLevel: LogLevel
   /** Show the live progress line (only ever on a terminal). */
   readonly progress: boolean
-  /** Options of S3 sinks, from `KDP_S3_*` and `AWS_REGION` (see s3OptionsFromEnv). */
+  /** Options of S3 sinks, from `KDP_S3_*` and `AWS_REGION`, or the config file's `s3` section. */
   readonly s3: S3SinkOptions
 }
 
@@ -57,6 +57,7 @@ export const defaultMaxBytesInFlight = 256 * 2 ** 20
 
 export const archiverFlags: readonly FlagSpec[] = [
   ...kafkaFlags,
+  ...s3Flags,
   {
     name: 'sink',
     file: 'sink',
@@ -184,7 +185,7 @@ export const archiverFlags: readonly FlagSpec[] = [
 const examples = `S3 sinks: credentials come from the usual AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
 AWS_PROFILE, instance roles...), the region from AWS_REGION. KDP_S3_ENDPOINT (an http(s) URL) and
 KDP_S3_FORCE_PATH_STYLE=true point them at an S3-compatible store; KDP_S3_SSE (AES256 or aws:kms)
-and KDP_S3_SSE_KMS_KEY_ID set server-side encryption.
+and KDP_S3_SSE_KMS_KEY_ID set server-side encryption (or the config file's s3 section).
 
 Examples:
   # Archive every topic to a local folder, HTTP API on http://127.0.0.1:8080
@@ -230,6 +231,7 @@ const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const
 const ArchiverFlags = (cwd: string) =>
   t.type({
     ...kafkaCodecs(cwd),
+    ...s3Codecs,
     config: configCodec,
     'print-config': booleanFlag(false),
     sink: sinkCodec(cwd),
@@ -297,37 +299,23 @@ export function parseCli(
   env: Environment,
   cwd: string = process.cwd(),
 ): ArchiverCliResult {
-  let s3: S3SinkOptions = {}
-  let problems: string[] = []
-  try {
-    s3 = s3OptionsFromEnv(env)
-  } catch (error) {
-    if (!(error instanceof ValidationError)) throw error
-    problems = error.errors.map((e) => `invalid ${e.path}: ${e.message}`)
-  }
-  return parseCommandLine(
-    archiverProgram,
-    archiverFlags,
-    ArchiverFlags(cwd),
-    { argv, env, cwd, problems },
-    (v) => ({
-      brokers: v.brokers,
-      kafka: kafkaSettings(v, env),
-      sink: v.sink,
-      include: v.include,
-      exclude: v.exclude,
-      httpPort: v['http-port'],
-      httpHost: v['http-host'],
-      token: v.token,
-      cluster: v.cluster,
-      nodeId: v['node-id'],
-      maxMessagesInFlight: v['max-messages-in-flight'],
-      maxBytesInFlight: v['max-bytes-in-flight'],
-      logLevel: v['log-level'],
-      progress: !v['no-progress'],
-      s3,
-    }),
-  )
+  return parseCommandLine(archiverProgram, archiverFlags, ArchiverFlags(cwd), { argv, env, cwd }, (v) => ({
+    brokers: v.brokers,
+    kafka: kafkaSettings(v, env),
+    sink: v.sink,
+    include: v.include,
+    exclude: v.exclude,
+    httpPort: v['http-port'],
+    httpHost: v['http-host'],
+    token: v.token,
+    cluster: v.cluster,
+    nodeId: v['node-id'],
+    maxMessagesInFlight: v['max-messages-in-flight'],
+    maxBytesInFlight: v['max-bytes-in-flight'],
+    logLevel: v['log-level'],
+    progress: !v['no-progress'],
+    s3: s3Settings(v),
+  }))
 }
 
 /** A one-line summary of the options for the startup line (never the token). */

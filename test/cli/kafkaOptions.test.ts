@@ -203,6 +203,7 @@ describe('the config file', () => {
       maxBytesInFlight: '1GiB',
       logLevel: 'warn',
       progress: false,
+      s3: { endpoint: 'http://127.0.0.1:9000', region: 'eu-west-3', forcePathStyle: true, sse: 'AES256' },
     })
     const fromFile = run(['--config', path])
     expect(fromFile).toMatchObject({
@@ -218,7 +219,17 @@ describe('the config file', () => {
       maxBytesInFlight: 2 ** 30,
       logLevel: 'warn',
       progress: false,
+      s3: {
+        endpoint: 'http://127.0.0.1:9000',
+        region: 'eu-west-3',
+        forcePathStyle: true,
+        serverSideEncryption: 'AES256',
+      },
     })
+    expect(run(['--config', path], { AWS_REGION: 'us-west-2' }).s3.region).toBe('us-west-2')
+    expect(error(['--config', path], { KDP_S3_SSE_KMS_KEY_ID: 'k' })).toContain(
+      'KDP_S3_SSE (s3.sse) must be aws:kms',
+    )
     expect(fromFile.token?.reveal()).toBe('file-token')
     expect(kafkaSecurity(fromFile.kafka)).toMatchObject({
       sasl: { username: 'file-user', password },
@@ -265,6 +276,7 @@ describe('the config file', () => {
     expect(error(['--config', 'none.json'])).toContain(`cannot read the config file ${dir}/none.json`)
     expect(error(['--config', file('bad.json', '{ "sink": ')])).toContain('is not valid JSON')
     expect(error(['--config', file('list.json', '[]')])).toContain('must hold an object of settings')
+    expect(error(['--config', file('kdp.yaml', 'sink: /x')])).toContain('YAML config files are not supported yet')
     expect(error([], { KDP_CONFIG: 'none.json' })).toContain('(from KDP_CONFIG)')
   })
 
