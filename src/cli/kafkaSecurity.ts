@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import { promisify } from 'node:util'
-import { type KafkaSecurity, mskIamSasl, type SaslOptions } from '../kafka/index.js'
+import { CredentialsError, type KafkaSecurity, mskIamSasl, type SaslOptions } from '../kafka/index.js'
 import { messageOf } from '../util/errors.js'
 import type { KafkaCliSettings } from './kafkaSettings.js'
 import type { Secret } from './values.js'
@@ -23,23 +23,30 @@ async function tokenFromCommand(command: string): Promise<string> {
       maxBuffer: 1 << 20,
     }))
   } catch (error) {
-    // The command's own error output may say why; it is not the token (that goes to stdout).
-    const stderr =
-      String((error as { stderr?: unknown }).stderr ?? '')
+    // Neither the command (it may hold a secret) nor its output (it may be the token) is shown:
+    // the exit code or signal, and the first line of its error output, which says why.
+    const { code, signal, stderr } = error as { code?: unknown; signal?: unknown; stderr?: unknown }
+    const how =
+      typeof code === 'number' ? `exit code ${code}` : typeof signal === 'string' ? signal : messageOf(error)
+    const why =
+      String(stderr ?? '')
         .trim()
         .split('\n')[0] ?? ''
-    throw new Error(
-      `the token command failed: ${messageOf(error).split('\n')[0]}${stderr ? `: ${stderr}` : ''}`,
-    )
+    throw new CredentialsError(`the token command failed (${how})${why ? `: ${why}` : ''}`)
   }
   const token = stdout.trim()
-  if (token === '') throw new Error('the token command printed no token')
+  if (token === '') throw new CredentialsError('the token command printed no token')
   return token
 }
 
 async function tokenFromFile(path: string): Promise<string> {
-  const token = (await readFile(path, 'utf8')).trim()
-  if (token === '') throw new Error(`the token file ${path} is empty`)
+  let token: string
+  try {
+    token = (await readFile(path, 'utf8')).trim()
+  } catch (error) {
+    throw new CredentialsError(`cannot read the token file: ${messageOf(error)}`)
+  }
+  if (token === '') throw new CredentialsError(`the token file ${path} is empty`)
   return token
 }
 

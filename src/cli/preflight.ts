@@ -23,7 +23,7 @@ export class StartupError extends Error {
 /** What to check for each kind of refusal, in the flags' words. */
 const hints: Readonly<Record<BrokerProblem, string>> = {
   authentication:
-    'check --sasl-mechanism, --sasl-username and the password (KDP_SASL_PASSWORD or --sasl-password-file)',
+    'check --sasl-mechanism and its credentials (--sasl-username with KDP_SASL_PASSWORD or --sasl-password-file, the token command or file, AWS credentials)',
   'untrusted-certificate': "give the CA that signed the brokers' certificate with --tls-ca",
   'tls-refused': 'a listener with mutual TLS needs a client certificate it trusts (--tls-cert, --tls-key)',
   unreachable: '',
@@ -39,17 +39,21 @@ export async function checkBrokers(
     await probeBrokers({ brokers, clientId: 'kdp-preflight', ...security, logger: silentLogger }, timeoutMs)
   } catch (error) {
     if (!(error instanceof BrokerProbeError)) throw new StartupError(messageOf(error))
-    if (error.problem === 'unreachable') {
-      // A secured listener closes a connection that does not speak its protocol.
-      const hint =
-        /Closed connection|disconnected before secure TLS/.test(error.message) &&
-        (security.ssl === undefined || security.sasl === undefined)
-          ? ' (does the listener need TLS (--tls) or SASL (--sasl-mechanism), or is it a plain one?)'
-          : ''
-      throw new StartupError(`${error.message}${hint}`)
-    }
+    if (error.problem === 'unreachable')
+      throw new StartupError(`${error.message}${unreachableHint(error.message, security)}`)
     throw new StartupError(`${error.message}; ${hints[error.problem]}`, 3)
   }
+}
+
+/** What an unreachable cluster may really mean, when the connection settings suggest it. */
+function unreachableHint(message: string, security: KafkaSecurity): string {
+  // A secured listener closes a connection that does not speak its protocol.
+  if (/Closed connection|disconnected before secure TLS/.test(message) && (!security.ssl || !security.sasl))
+    return ' (does the listener need TLS (--tls) or SASL (--sasl-mechanism), or is it a plain one?)'
+  // kafkajs reports an OAUTHBEARER token the brokers refuse only as an empty broker pool.
+  if (/No brokers in the broker pool/.test(message) && security.sasl?.mechanism === 'oauthbearer')
+    return ' (the brokers may have refused the OAUTHBEARER token: kafkajs does not tell; see their logs)'
+  return ''
 }
 
 /**

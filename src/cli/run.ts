@@ -13,7 +13,7 @@ export const exitCodes = {
   failed: 1,
   /** A bad flag, environment variable or config file. */
   usage: 2,
-  /** The brokers refused the connection: authentication failed, or TLS (certificate not trusted, client certificate refused). */
+  /** Authentication or TLS failed: credentials or client certificate refused, certificate not trusted, no credentials to be had. */
   refused: 3,
   /** Stopped by a signal before a graceful stop was possible, or by a second signal. */
   interrupted: 130,

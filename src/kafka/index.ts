@@ -8,7 +8,12 @@ import { KafkajsClient } from './kafkajsClient.js'
 import type { KafkaClient } from './types.js'
 
 export { CompactedView, type Decoded, jsonRecord } from './compactedView.js'
-export type { KafkaConnectionOptions, KafkaSecurity, SaslOptions } from './connection.js'
+export {
+  CredentialsError,
+  type KafkaConnectionOptions,
+  type KafkaSecurity,
+  type SaslOptions,
+} from './connection.js'
 export { loadMskSigner, type MskTokenSigner, mskIamSasl, mskSignerPackage } from './mskIam.js'
 export { BrokerProbeError, type BrokerProblem, probeBrokers } from './probe.js'
 export type * from './types.js'

@@ -1,7 +1,7 @@
 // Amazon MSK with IAM access control: SASL OAUTHBEARER whose token is a SigV4-signed request made
 // by AWS's own signer (`aws-msk-iam-sasl-signer-js`) from the default AWS credential chain
 // (environment, shared config and SSO profiles, web identity, ECS and EC2 instance roles).
-import type { SaslOptions } from './connection.js'
+import { CredentialsError, type SaslOptions } from './connection.js'
 
 /** What kdp needs of the signer: a token for a region. */
 export type MskTokenSigner = (options: { region: string }) => Promise<{ token: string; expiryTime?: number }>
@@ -17,7 +17,7 @@ export async function loadMskSigner(): Promise<MskTokenSigner> {
     const name: string = mskSignerPackage
     loaded = await import(name)
   } catch (error) {
-    throw new Error(
+    throw new CredentialsError(
       `AWS MSK IAM authentication needs the package ${mskSignerPackage} (npm install ${mskSignerPackage}): ${
         error instanceof Error ? error.message.split('\n')[0] : String(error)
       }`,
@@ -25,13 +25,23 @@ export async function loadMskSigner(): Promise<MskTokenSigner> {
   }
   const generate = (loaded as { generateAuthToken?: unknown } | null)?.generateAuthToken
   if (typeof generate !== 'function') {
-    throw new Error(`${mskSignerPackage} has no generateAuthToken function: an unsupported version?`)
+    throw new CredentialsError(
+      `${mskSignerPackage} has no generateAuthToken function: an unsupported version?`,
+    )
   }
   return async (options) => {
-    const result: unknown = await generate(options)
+    let result: unknown
+    try {
+      result = await generate(options)
+    } catch (error) {
+      // The credential chain found nothing, or STS refused: the signer's message says which.
+      throw new CredentialsError(
+        `could not sign an MSK IAM token for ${options.region}: ${error instanceof Error ? error.message : String(error)}`,
+      )
+    }
     const token = (result as { token?: unknown } | null)?.token
     if (typeof token !== 'string' || token === '')
-      throw new Error(`${mskSignerPackage} returned no token for region ${options.region}`)
+      throw new CredentialsError(`${mskSignerPackage} returned no token for region ${options.region}`)
     const expiryTime = (result as { expiryTime?: unknown }).expiryTime
     return { token, ...(typeof expiryTime === 'number' && { expiryTime }) }
   }

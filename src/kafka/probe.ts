@@ -47,7 +47,9 @@ const untrustedCertificate =
 export function classifyBrokerError(error: unknown): { problem: BrokerProblem; message: string } {
   const errors = chain(error)
   const message = kafkaErrorMessage(error)
-  if (errors.some((e) => (e as { name?: unknown }).name === 'KafkaJSSASLAuthenticationError')) {
+  const named = (name: string) => errors.some((e) => (e as { name?: unknown }).name === name)
+  if (named('CredentialsError')) return { problem: 'authentication', message: `no credentials: ${message}` }
+  if (named('KafkaJSSASLAuthenticationError')) {
     return { problem: 'authentication', message: `authentication failed: ${message}` }
   }
   const code = errors.map((e) => (e as { code?: unknown }).code).find((c) => typeof c === 'string')

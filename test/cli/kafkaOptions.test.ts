@@ -276,7 +276,9 @@ describe('the config file', () => {
     expect(error(['--config', 'none.json'])).toContain(`cannot read the config file ${dir}/none.json`)
     expect(error(['--config', file('bad.json', '{ "sink": ')])).toContain('is not valid JSON')
     expect(error(['--config', file('list.json', '[]')])).toContain('must hold an object of settings')
-    expect(error(['--config', file('kdp.yaml', 'sink: /x')])).toContain('YAML config files are not supported yet')
+    expect(error(['--config', file('kdp.yaml', 'sink: /x')])).toContain(
+      'YAML config files are not supported yet',
+    )
     expect(error([], { KDP_CONFIG: 'none.json' })).toContain('(from KDP_CONFIG)')
   })
 

@@ -258,6 +258,19 @@ describe('kdp-loadgen through the other mechanisms', () => {
     const result = await produce(fromFile, oauth, { KDP_SASL_TOKEN_FILE: tokenFile })
     expect(result.code, result.stderr).toBe(0)
     expect(await count(fromFile)).toBe(50)
+    // A command that cannot give a token: exit 3, without the command itself (it may hold a secret).
+    const failing = await produce(uniqueName('oauth-failing'), [
+      ...oauth,
+      '--sasl-token-command',
+      'echo no session for secret-42 >&2; exit 7',
+    ])
+    expect(failing.code, failing.stderr).toBe(3)
+    expect(ownLines(failing.stderr)).toEqual([
+      expect.stringMatching(
+        /: no credentials: the token command failed \(exit code 7\): no session for secret-42; check /,
+      ),
+    ])
+    expect(failing.stderr).not.toContain('exit 7')
   })
 })
 
