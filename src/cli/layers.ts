@@ -4,6 +4,7 @@
 import { isLeft } from 'fp-ts/lib/Either.js'
 import type * as t from 'io-ts'
 import { fieldErrors } from '../util/decode.js'
+import { yesNo } from './values.js'
 
 /** One setting of a command: its flag, its environment variable, its config-file field, its help. */
 export interface FlagSpec {
@@ -52,6 +53,13 @@ export class UsageError extends Error {
   }
 }
 
+/** The opposite of a yes/no value (`true`, `"no"`...); anything else as it is, for the codec to refuse. */
+function negated(value: unknown): unknown {
+  if (typeof value === 'boolean') return !value
+  const answer = typeof value === 'string' ? yesNo(value) : undefined
+  return answer === undefined ? value : !answer
+}
+
 /**
  * Stacks the layers: a flag given on the command line, else its environment variable (an empty
  * one counts as unset), else the config file's field.
@@ -74,7 +82,7 @@ export function layer(
       sources[spec.name] = 'env'
     } else if (file?.values[spec.name] !== undefined) {
       const value = file.values[spec.name]
-      values[spec.name] = spec.fileNegates && typeof value === 'boolean' ? !value : value
+      values[spec.name] = spec.fileNegates ? negated(value) : value
       sources[spec.name] = 'file'
     }
   }

@@ -103,6 +103,14 @@ export function fromList<A>(
   )
 }
 
+/** `1/true/yes/on` → true, `0/false/no/off` → false (any case), anything else undefined. */
+export function yesNo(text: string): boolean | undefined {
+  const word = text.trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(word)) return true
+  if (['0', 'false', 'no', 'off'].includes(word)) return false
+  return undefined
+}
+
 /** A yes/no value: `true`/`false` (a flag without a value, a config file), or `1/true/yes/on`, `0/false/no/off`. */
 export function booleanFlag(fallback: boolean): t.Type<boolean, unknown, unknown> {
   return new t.Type<boolean, unknown, unknown>(
@@ -111,11 +119,8 @@ export function booleanFlag(fallback: boolean): t.Type<boolean, unknown, unknown
     (input, context) => {
       if (input === undefined) return t.success(fallback)
       if (typeof input === 'boolean') return t.success(input)
-      if (typeof input === 'string') {
-        const text = input.trim().toLowerCase()
-        if (['1', 'true', 'yes', 'on'].includes(text)) return t.success(true)
-        if (['0', 'false', 'no', 'off'].includes(text)) return t.success(false)
-      }
+      const answer = typeof input === 'string' ? yesNo(input) : undefined
+      if (answer !== undefined) return t.success(answer)
       return t.failure(input, context, `expected true/false (1/0), got ${shown(String(input))}`)
     },
     (a) => a,

@@ -251,6 +251,12 @@ describe('the config file', () => {
       cluster: 'kdp',
       progress: true,
     })
+    expect(
+      run(['--config', config({ kafka: { brokers: 'k:1' }, sink: '/x', progress: 'no' }, 'p.json')]).progress,
+    ).toBe(false)
+    expect(
+      error(['--config', config({ kafka: { brokers: 'k:1' }, sink: '/x', progress: 'maybe' }, 'p.json')]),
+    ).toContain('invalid progress in')
     // KDP_CONFIG names it too, relative to the working directory.
     expect(run([], { KDP_CONFIG: 'kdp.json' }).cluster).toBe('file-cluster')
   })
