@@ -195,8 +195,6 @@ export interface CommandInput {
   readonly argv: readonly string[]
   readonly env: Environment
   readonly cwd: string
-  /** Lines the caller found elsewhere (other environment variables), reported with the rest. */
-  readonly problems?: readonly string[]
 }
 
 /**
@@ -228,18 +226,16 @@ export function parseCommandLine<C extends t.Any, O>(
       file = readConfigFile(specs, configPath, input.cwd, program.alsoInConfigFile)
     } catch (error) {
       const from = configSpec ? whereFrom(configSpec, bare) : '--config'
-      return fail([
-        ...messageOf(error)
+      return fail(
+        messageOf(error)
           .split('\n')
           .map((line) => `${line} (${from})`),
-        ...(input.problems ?? []),
-      ])
+      )
     }
   }
   const layered = file ? layer(specs, read.flags, input.env, file) : bare
   const decoded = decodeLayers(specs, codec, layered)
-  const lines = [...(decoded.kind === 'error' ? decoded.lines : []), ...(input.problems ?? [])]
-  if (decoded.kind === 'error' || lines.length > 0) return fail(lines)
+  if (decoded.kind === 'error') return fail(decoded.lines)
   let options: O
   try {
     options = toOptions(decoded.value)
