@@ -20,7 +20,7 @@ export { ProcessSet, partitionOfKey, stableHash } from './coordination/processSe
 export type { DistributedProcessingSettings } from './coordination/settings.js'
 export { backoffDelay, type SuperviseOptions, supervise } from './coordination/supervision.js'
 export { TopicMismatchError } from './coordination/technicalTopic.js'
-export type { KafkaSecurity, SaslOptions } from './kafka/connection.js'
+export { CredentialsError, type KafkaSecurity, type SaslOptions } from './kafka/connection.js'
 export { type MskTokenSigner, mskIamSasl } from './kafka/mskIam.js'
 export { type FieldError, ValidationError } from './util/decode.js'
 export { createLogger, type LogFields, type Logger, type LogLevel, silentLogger } from './util/logging.js'
