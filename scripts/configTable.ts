@@ -1,4 +1,4 @@
-import { formatBytes } from '../src/cli/flags.js'
+import { formatBytes } from '../src/cli/progress.js'
 import { TopicConfigFields } from '../src/processes/state/topicConfig.js'
 import { type Json, type JsonSchema, toJsonSchema } from '../src/util/jsonSchema.js'
 

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { TestCertificates } from './certificates.js'
 import { cacheDir, freePort, repoRoot, runToEnd, spawnService, stopChild, waitForPort } from './process.js'
 
 const libsDir = join(cacheDir, 'kafka', 'libs')
@@ -24,6 +25,21 @@ export interface KafkaClusterOptions {
     readonly name: string
     readonly advertisedPorts: readonly number[]
   }>
+  /** Secured listeners beside PLAINTEXT (which stays, for tests that set things up). */
+  readonly secured?: SecuredListenerOptions
+}
+
+/**
+ * Two secured listeners on every broker: SASL_SSL (SCRAM-SHA-512, SCRAM-SHA-256, PLAIN, and
+ * OAUTHBEARER with Kafka's unsecured-token validator, which accepts unsigned JWTs) and SSL with
+ * client certificates required (mutual TLS). The broker's certificate is `certificates`' broker one.
+ */
+export interface SecuredListenerOptions {
+  readonly certificates: TestCertificates
+  /** SCRAM users (both SHA-512 and SHA-256), created when the storage is formatted: name → password. */
+  readonly scramUsers: Readonly<Record<string, string>>
+  /** PLAIN users: name → password. */
+  readonly plainUsers?: Readonly<Record<string, string>>
 }
 
 interface BrokerNode {
@@ -31,6 +47,9 @@ interface BrokerNode {
   readonly port: number
   /** Real ports of the extra listeners, by name. */
   readonly listenerPorts: Readonly<Record<string, number>>
+  /** Ports of the SASL_SSL and SSL listeners (0 without `secured`). */
+  readonly saslSslPort: number
+  readonly sslPort: number
   readonly dir: string
   process: ChildProcess | undefined
 }
@@ -41,6 +60,8 @@ export interface KafkaCluster {
   readonly brokers: readonly string[]
   /** Comma-separated bootstrap list. */
   readonly bootstrap: string
+  /** Bootstrap lists of the secured listeners, when the cluster was started with `secured`. */
+  readonly secured?: { readonly saslSsl: string; readonly mutualTls: string }
   /** Where the brokers' data and logs are (deleted by stop()). */
   readonly dir: string
   /** Real ports of the extra listeners, by name, one per broker. */
@@ -80,22 +101,28 @@ function serverProperties(
   const voters = [...controllerPorts].map(([id, port]) => `${id}@127.0.0.1:${port}`).join(',')
   const extra = options.extraListeners ?? []
   const replication = size === 1 ? 1 : 3
+  const secured = options.secured !== undefined
+  const advertised = [
+    `PLAINTEXT://127.0.0.1:${node.port}`,
+    ...(secured ? [`SASL_SSL://127.0.0.1:${node.saslSslPort}`, `SSL://127.0.0.1:${node.sslPort}`] : []),
+  ]
   const props: Record<string, string | number> = {
     'process.roles': 'broker,controller',
     'node.id': node.id,
     'controller.quorum.voters': voters,
     listeners: [
-      `PLAINTEXT://127.0.0.1:${node.port}`,
+      ...advertised,
       `CONTROLLER://127.0.0.1:${controllerPorts.get(node.id)}`,
       ...extra.map((l) => `${l.name}://127.0.0.1:${node.listenerPorts[l.name]}`),
     ].join(','),
     'advertised.listeners': [
-      `PLAINTEXT://127.0.0.1:${node.port}`,
+      ...advertised,
       ...extra.map((l) => `${l.name}://127.0.0.1:${l.advertisedPorts[node.id - 1]}`),
     ].join(','),
     'listener.security.protocol.map': [
       'PLAINTEXT:PLAINTEXT',
       'CONTROLLER:PLAINTEXT',
+      ...(secured ? ['SASL_SSL:SASL_SSL', 'SSL:SSL'] : []),
       ...extra.map((l) => `${l.name}:PLAINTEXT`),
     ].join(','),
     'controller.listener.names': 'CONTROLLER',
@@ -120,11 +147,47 @@ function serverProperties(
     'log.cleaner.backoff.ms': 500,
     'broker.session.timeout.ms': size === 1 ? 9000 : 3000,
     'broker.heartbeat.interval.ms': size === 1 ? 2000 : 500,
+    ...(options.secured !== undefined && securedProperties(options.secured)),
     ...options.config,
   }
   return Object.entries(props)
     .map(([k, v]) => `${k}=${v}`)
     .join('\n')
+}
+
+function jaasQuoted(text: string): string {
+  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
+}
+
+/** The properties of the SASL_SSL and SSL listeners (PEM keystore and truststore, no JKS needed). */
+function securedProperties(secured: SecuredListenerOptions): Record<string, string> {
+  const scram = 'org.apache.kafka.common.security.scram.ScramLoginModule required;'
+  const plainUsers = Object.entries(secured.plainUsers ?? {})
+    .map(([name, password]) => `user_${name}=${jaasQuoted(password)}`)
+    .join(' ')
+  return {
+    'ssl.keystore.type': 'PEM',
+    'ssl.keystore.location': secured.certificates.brokerKeystore,
+    'ssl.truststore.type': 'PEM',
+    'ssl.truststore.location': secured.certificates.ca,
+    'listener.name.ssl.ssl.client.auth': 'required',
+    'listener.name.sasl_ssl.sasl.enabled.mechanisms': 'SCRAM-SHA-512,SCRAM-SHA-256,PLAIN,OAUTHBEARER',
+    'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': scram,
+    'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config': scram,
+    'listener.name.sasl_ssl.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};`,
+    'listener.name.sasl_ssl.oauthbearer.sasl.jaas.config':
+      'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;',
+  }
+}
+
+/** StorageTool arguments that create the SCRAM users while formatting (KRaft has no ZooKeeper to hold them). */
+function scramArguments(secured: SecuredListenerOptions | undefined): string[] {
+  return Object.entries(secured?.scramUsers ?? {}).flatMap(([name, password]) =>
+    ['SCRAM-SHA-512', 'SCRAM-SHA-256'].flatMap((mechanism) => [
+      '--add-scram',
+      `${mechanism}=[name=${name},password=${password}]`,
+    ]),
+  )
 }
 
 function javaArgs(node: BrokerNode, heap: string, mainClass: string, args: string[]): string[] {
@@ -170,7 +233,15 @@ export async function startKafka(options: KafkaClusterOptions = {}): Promise<Kaf
     mkdirSync(nodeDir, { recursive: true })
     const listenerPorts: Record<string, number> = {}
     for (const listener of options.extraListeners ?? []) listenerPorts[listener.name] = await freePort()
-    nodes.push({ id, port: await freePort(), listenerPorts, dir: nodeDir, process: undefined })
+    nodes.push({
+      id,
+      port: await freePort(),
+      listenerPorts,
+      saslSslPort: options.secured ? await freePort() : 0,
+      sslPort: options.secured ? await freePort() : 0,
+      dir: nodeDir,
+      process: undefined,
+    })
     controllerPorts.set(id, await freePort())
   }
   const id = clusterId()
@@ -188,6 +259,7 @@ export async function startKafka(options: KafkaClusterOptions = {}): Promise<Kaf
             '-c',
             props,
             '--ignore-formatted',
+            ...scramArguments(options.secured),
           ]),
         )
       }),
@@ -207,6 +279,12 @@ export async function startKafka(options: KafkaClusterOptions = {}): Promise<Kaf
   return {
     brokers: nodes.map((n) => `127.0.0.1:${n.port}`),
     bootstrap: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
+    ...(options.secured !== undefined && {
+      secured: {
+        saslSsl: nodes.map((n) => `127.0.0.1:${n.saslSslPort}`).join(','),
+        mutualTls: nodes.map((n) => `127.0.0.1:${n.sslPort}`).join(','),
+      },
+    }),
     dir,
     listenerPorts: Object.fromEntries(
       (options.extraListeners ?? []).map((l) => [l.name, nodes.map((n) => n.listenerPorts[l.name]!)]),

@@ -1,27 +1,22 @@
 #!/usr/bin/env node
+// `kdp-archiver`: runs one node of a kdp archiving cluster. See `kdp-archiver --help`.
 import { ArchiveMetrics, createArchiverFactory } from '../processes/archiver/index.js'
 import { type ArchiverNode, startArchiverNode } from '../processes/archiverNode.js'
 import { openSink } from '../sinks/openSink.js'
 import type { Sink } from '../sinks/sink.js'
 import { messageOf } from '../util/errors.js'
-// `kdp-archiver`: runs one node of a kdp archiving cluster. See `kdp-archiver --help`.
 import { createLogger, type Logger } from '../util/logging.js'
+import { insecureWarning, kafkaSecrets, kafkaSecurity } from './kafkaSecurity.js'
 import { type ArchiverCliOptions, describeOptions, parseCli, program } from './options.js'
-import { checkBrokers, checkSink, StartupError } from './preflight.js'
+import { checkBrokers, checkSink } from './preflight.js'
 import { formatCount, formatMegabytesPerSecond, RateMeter, StatusLine } from './progress.js'
-import { packageVersion } from './version.js'
+import { exitCodes, fail, keepSecret, onStopSignals, runCli, startupExitCode, startupProblem } from './run.js'
 
 /** How long a graceful stop may take before the node gives up and exits 1. */
 const stopLimitMs = 60_000
 
-function fail(message: string, code: number): never {
-  process.stderr.write(`${message}\n`)
-  process.exit(code)
-}
-
 /** A friendlier line for the errors a user can fix. */
 function startupMessage(error: unknown, options: ArchiverCliOptions): string {
-  if (error instanceof StartupError) return error.message
   const code = (error as { code?: unknown } | null)?.code
   if (code === 'EADDRINUSE') {
     return `the HTTP port ${options.httpPort} on ${options.httpHost} is already in use (choose another with --http-port, or 0 for any)`
@@ -29,7 +24,7 @@ function startupMessage(error: unknown, options: ArchiverCliOptions): string {
   if (code === 'EADDRNOTAVAIL')
     return `cannot bind the HTTP API to ${options.httpHost}: no such local address`
   if (code === 'EACCES') return `not allowed to bind the HTTP API to ${options.httpHost}:${options.httpPort}`
-  return `could not start: ${messageOf(error).split('\n')[0]}`
+  return startupProblem(error)
 }
 
 function progressLine(metrics: ArchiveMetrics): () => string {
@@ -58,7 +53,6 @@ async function run(options: ArchiverCliOptions): Promise<void> {
   let node: ArchiverNode | undefined
   let archiver: ReturnType<typeof createArchiverFactory> | undefined
   let starting = false
-  let stopRequested = false
   let stopping = false
 
   const stop = async (): Promise<void> => {
@@ -67,7 +61,7 @@ async function run(options: ArchiverCliOptions): Promise<void> {
     status?.stop()
     process.stdout.write(`${program}: node ${node.nodeId} stopping (handing its work over)...\n`)
     const limit = setTimeout(
-      () => fail(`${program}: the node did not stop within ${stopLimitMs / 1000} s`, 1),
+      () => fail(`${program}: the node did not stop within ${stopLimitMs / 1000} s`, exitCodes.failed),
       stopLimitMs,
     )
     try {
@@ -75,23 +69,18 @@ async function run(options: ArchiverCliOptions): Promise<void> {
       await archiver?.close()
       await Promise.all([...sinks.values()].map((sink) => sink.close()))
     } catch (error) {
-      fail(`${program}: stopping failed: ${messageOf(error)}`, 1)
+      fail(`${program}: stopping failed: ${messageOf(error)}`, exitCodes.failed)
     }
     clearTimeout(limit)
     process.stdout.write(`${program}: node ${node.nodeId} stopped.\n`)
-    process.exit(0)
+    process.exit(exitCodes.ok)
   }
-  const onSignal = (): void => {
-    // A second signal, or one before anything that needs a hand-over started: leave at once.
-    if (stopRequested || !starting) {
-      status?.stop()
-      process.exit(130)
-    }
-    stopRequested = true
-    void stop()
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  // Before anything that needs a hand-over started, a signal leaves at once.
+  const stopRequested = onStopSignals({
+    canStop: () => starting,
+    stop: () => void stop(),
+    beforeExit: () => status?.stop(),
+  })
 
   const sinks = new Map<string, Sink>()
   const sinkOf = (url: string): Sink => {
@@ -103,12 +92,17 @@ async function run(options: ArchiverCliOptions): Promise<void> {
     return sink
   }
 
+  keepSecret(options.token, ...kafkaSecrets(options.kafka))
+  const kafka = kafkaSecurity(options.kafka)
+  const insecure = insecureWarning(options.kafka)
+  if (insecure !== undefined) logger.warn(insecure)
   try {
     await checkSink(sinkOf(options.sink), { warn: (message) => logger.warn(message) })
-    await checkBrokers(options.brokers)
+    await checkBrokers(options.brokers, kafka)
     starting = true
     archiver = createArchiverFactory({
       brokers: options.brokers,
+      kafka,
       cluster: options.cluster,
       openSink: sinkOf,
       maxMessagesInFlight: options.maxMessagesInFlight,
@@ -118,6 +112,7 @@ async function run(options: ArchiverCliOptions): Promise<void> {
     })
     node = await startArchiverNode({
       brokers: options.brokers,
+      kafka,
       cluster: options.cluster,
       ...(options.nodeId !== undefined && { nodeId: options.nodeId }),
       include: options.include,
@@ -134,32 +129,18 @@ async function run(options: ArchiverCliOptions): Promise<void> {
     })
   } catch (error) {
     status?.stop()
-    fail(`${program}: ${startupMessage(error, options)}`, 1)
+    fail(`${program}: ${startupMessage(error, options)}`, startupExitCode(error))
   }
 
   process.stdout.write(
     `${program}: node ${node.nodeId} running; HTTP API at ${node.httpAddress ?? '(none)'} (${describeOptions(options)})\n`,
   )
-  if (stopRequested) {
-    stopping = false
+  if (stopRequested()) {
+    // The signal came while the node was starting: stop() could not run then.
     await stop()
     return
   }
   status?.start()
 }
 
-const result = parseCli(process.argv.slice(2), process.env)
-switch (result.kind) {
-  case 'help':
-    process.stdout.write(result.text)
-    break
-  case 'version':
-    process.stdout.write(`${program} ${packageVersion()}\n`)
-    break
-  case 'error':
-    fail(result.message, 2)
-    break
-  case 'run':
-    await run(result.options)
-    break
-}
+await runCli(parseCli(process.argv.slice(2), process.env), run)

@@ -1,56 +1,37 @@
 // The flags and environment variables of `kdp-archiver`, decoded into one options object.
-import { isAbsolute, resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { inspect } from 'node:util'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { SinkUrl } from '../processes/state/topicConfig.js'
-import { s3OptionsFromEnv, sinkUrlProblem } from '../sinks/openSink.js'
+import { sinkUrlProblem } from '../sinks/openSink.js'
 import type { S3SinkOptions } from '../sinks/s3Sink.js'
-import { ValidationError } from '../util/decode.js'
 import type { LogLevel } from '../util/logging.js'
+import { type CliResult, type Environment, type FlagSpec, type Program, parseCommandLine } from './command.js'
+import { configCodec, configFlag } from './configFile.js'
+import { kafkaCodecs, kafkaFlags } from './kafkaOptions.js'
+import { describeKafka } from './kafkaSecurity.js'
+import { type KafkaCliSettings, kafkaSettings } from './kafkaSettings.js'
+import { formatBytes } from './progress.js'
+import { s3Codecs, s3Flags, s3Settings } from './s3Options.js'
 import {
   booleanFlag,
-  brokersCodec,
-  decodeFlags,
-  type FlagSpec,
-  formatBytes,
+  fromList,
   fromText,
   integerText,
   isHost,
-  optionsHelp,
+  parseRegexList,
   parseSize,
-  readFlags,
-  splitList,
-  usageHint,
-} from './flags.js'
+  resolveSinkUrl,
+  Secret,
+} from './values.js'
+import { packageVersion } from './version.js'
 
 export const program = 'kdp-archiver'
-const archiverProgram = { name: program, helpCommand: `${program} --help` }
-
-/** A secret that does not show itself: printing, logging or JSON-encoding it gives `[redacted]`. */
-export class Secret {
-  readonly #value: string
-  constructor(value: string) {
-    this.#value = value
-  }
-  reveal(): string {
-    return this.#value
-  }
-  toString(): string {
-    return '[redacted]'
-  }
-  toJSON(): string {
-    return '[redacted]'
-  }
-  [inspect.custom](): string {
-    return '[redacted]'
-  }
-}
 
 /** Everything `kdp-archiver` needs to run a node. */
 export interface ArchiverCliOptions {
   readonly brokers: readonly string[]
+  /** TLS, SASL and timeouts of every Kafka connection of the node (see kafkaSecurity). */
+  readonly kafka: KafkaCliSettings
   /** An absolute sink URL: `s3://bucket/prefix` or `file:///dir`. */
   readonly sink: string
   readonly include: readonly string[]
@@ -66,49 +47,41 @@ export interface ArchiverCliOptions {
   readonly logLevel: LogLevel
   /** Show the live progress line (only ever on a terminal). */
   readonly progress: boolean
-  /** Options of S3 sinks, from `KDP_S3_*` and `AWS_REGION` (see s3OptionsFromEnv). */
+  /** Options of S3 sinks, from `KDP_S3_*` and `AWS_REGION`, or the config file's `s3` section. */
   readonly s3: S3SinkOptions
 }
 
-export type CliResult =
-  | { readonly kind: 'run'; readonly options: ArchiverCliOptions }
-  | { readonly kind: 'help'; readonly text: string }
-  | { readonly kind: 'version' }
-  | { readonly kind: 'error'; readonly message: string }
+export type ArchiverCliResult = CliResult<ArchiverCliOptions>
 
 export const defaultMaxBytesInFlight = 256 * 2 ** 20
 
 export const archiverFlags: readonly FlagSpec[] = [
-  {
-    name: 'brokers',
-    env: 'KDP_BROKERS',
-    kind: 'list',
-    placeholder: '<host:port,...>',
-    required: true,
-    description: 'Kafka bootstrap brokers, comma-separated (the flag may be repeated).',
-  },
+  ...kafkaFlags,
+  ...s3Flags,
   {
     name: 'sink',
+    file: 'sink',
     env: 'KDP_SINK',
     kind: 'string',
     placeholder: '<url>',
     required: true,
     description:
-      'Where new topics are archived: s3://bucket/prefix or file:///absolute/dir. A relative\n' +
-      '      file://./dir or a plain path is resolved against the current directory.',
+      'Where new topics are archived: s3://bucket/prefix or file:///absolute/dir. A relative file://./dir or a plain path is resolved against the current directory.',
   },
   {
     name: 'include',
+    file: 'include',
     env: 'KDP_INCLUDE',
     kind: 'list',
     placeholder: '<regex,...>',
     defaultText: '.*',
     description:
-      'Topics to archive: regular expressions matched against the whole topic name, comma-separated\n' +
-      "      (commas inside (), [] or {} don't split; the flag may be repeated).",
+      'Topics to archive: regular expressions matched against the whole topic name, comma-separated ' +
+      "(commas inside (), [] or {} don't split; the flag may be repeated).",
   },
   {
     name: 'exclude',
+    file: 'exclude',
     env: 'KDP_EXCLUDE',
     kind: 'list',
     placeholder: '<regex,...>',
@@ -117,6 +90,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'http-port',
+    file: 'http.port',
     env: 'KDP_HTTP_PORT',
     kind: 'string',
     placeholder: '<port>',
@@ -125,6 +99,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'http-host',
+    file: 'http.host',
     env: 'KDP_HTTP_HOST',
     kind: 'string',
     placeholder: '<host>',
@@ -133,17 +108,18 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'token',
+    file: 'http.token',
     env: 'KDP_TOKEN',
     kind: 'string',
     placeholder: '<token>',
     defaultText: 'none (writes refused)',
     secret: true,
     description:
-      'Bearer token required for writes to the HTTP API. Never printed or logged; prefer the\n' +
-      '      environment variable, which other users cannot see in the process list.',
+      'Bearer token required for writes to the HTTP API. Never printed or logged; prefer the environment variable, which other users cannot see in the process list.',
   },
   {
     name: 'cluster',
+    file: 'cluster',
     env: 'KDP_CLUSTER',
     kind: 'string',
     placeholder: '<name>',
@@ -153,6 +129,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'node-id',
+    file: 'nodeId',
     env: 'KDP_NODE_ID',
     kind: 'string',
     placeholder: '<id>',
@@ -161,6 +138,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'max-messages-in-flight',
+    file: 'maxMessagesInFlight',
     env: 'KDP_MAX_MESSAGES_IN_FLIGHT',
     kind: 'string',
     placeholder: '<n>',
@@ -170,6 +148,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'max-bytes-in-flight',
+    file: 'maxBytesInFlight',
     env: 'KDP_MAX_BYTES_IN_FLIGHT',
     kind: 'string',
     placeholder: '<size>',
@@ -178,6 +157,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'log-level',
+    file: 'logLevel',
     env: 'KDP_LOG_LEVEL',
     kind: 'string',
     placeholder: '<level>',
@@ -186,30 +166,26 @@ export const archiverFlags: readonly FlagSpec[] = [
   },
   {
     name: 'no-progress',
+    file: 'progress',
+    fileNegates: true,
     env: 'KDP_NO_PROGRESS',
     kind: 'boolean',
     description: 'No live progress line (it is only ever shown when stderr is a terminal).',
   },
-  { name: 'help', short: 'h', kind: 'boolean', description: 'Show this help and exit.' },
-  { name: 'version', kind: 'boolean', description: 'Show the version and exit.' },
+  configFlag(
+    'A JSON file holding any of these settings (see the README); a flag or an environment variable wins over it.',
+  ),
+  {
+    name: 'print-config',
+    kind: 'boolean',
+    description: 'Print the settings in effect as a config file (secrets redacted) and exit.',
+  },
 ]
 
-export const archiverHelp = `${program} — archive Kafka topics to S3 or a local folder, as one node of a self-managing cluster.
-
-Every node started with the same --brokers and --cluster joins the same cluster; Kafka is the only
-coordinator. The cluster finds topics matching --include, archives each to --sink (files
-partitioned by time, gzip JSON Lines by default) and spreads the archivers over the nodes. Every
-node serves the same HTTP API and dashboard.
-
-Usage: ${program} --brokers <host:port,...> --sink <url> [options]
-
-Options (a flag wins over its environment variable):
-${optionsHelp(archiverFlags)}
-
-S3 sinks: credentials come from the usual AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
+const examples = `S3 sinks: credentials come from the usual AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
 AWS_PROFILE, instance roles...), the region from AWS_REGION. KDP_S3_ENDPOINT (an http(s) URL) and
 KDP_S3_FORCE_PATH_STYLE=true point them at an S3-compatible store; KDP_S3_SSE (AES256 or aws:kms)
-and KDP_S3_SSE_KMS_KEY_ID set server-side encryption.
+and KDP_S3_SSE_KMS_KEY_ID set server-side encryption (or the config file's s3 section).
 
 Examples:
   # Archive every topic to a local folder, HTTP API on http://127.0.0.1:8080
@@ -223,6 +199,21 @@ Examples:
   ${program} --brokers localhost:9092 --sink file://./archive --http-port 0 --node-id node-2
 `
 
+/** `kdp-archiver` for the command-line machinery (command.ts). */
+export const archiverProgram: Program = {
+  name: program,
+  usage: '--brokers <host:port,...> --sink <url> [options]',
+  description: `${program} — archive Kafka topics to S3 or a local folder, as one node of a self-managing cluster.
+
+Every node started with the same --brokers and --cluster joins the same cluster; Kafka is the only
+coordinator. The cluster finds topics matching --include, archives each to --sink (files
+partitioned by time, gzip JSON Lines by default) and spreads the archivers over the nodes. Every
+node serves the same HTTP API and dashboard. A flag wins over its environment variable, which wins
+over the config file (--config).`,
+  epilog: examples,
+  version: `${program} ${packageVersion()}`,
+}
+
 const sinkCodec = (cwd: string) =>
   fromText<string>('SinkUrl', (text) => {
     const checked = resolveSinkUrl(text, cwd)
@@ -235,64 +226,20 @@ const sinkCodec = (cwd: string) =>
     return checked
   })
 
-/**
- * `s3://…` and `file:///…` as given; `file://./dir`, `file://../dir`, `file://dir` (no host
- * support) and plain paths resolved against `cwd` to `file:///absolute/dir`.
- */
-export function resolveSinkUrl(text: string, cwd: string): { ok: string } | { reason: string } {
-  const trimmed = text.trim()
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(trimmed)?.[1]
-  if (scheme === undefined) {
-    if (trimmed === '') return { reason: 'expected a sink URL' }
-    return { ok: directoryUrl(isAbsolute(trimmed) ? trimmed : resolve(cwd, trimmed)) }
-  }
-  if (scheme === 's3') return { ok: trimmed }
-  if (scheme !== 'file') return { reason: `unsupported sink scheme '${scheme}://' (use s3:// or file://)` }
-  const path = trimmed.slice('file://'.length).replace(/^localhost(?=\/)/, '')
-  if (path.startsWith('/')) {
-    if (path.length <= 1) return { reason: 'expected a directory below / in the file:// URL' }
-    return { ok: `file://${path.replace(/\/+$/, '')}` }
-  }
-  if (path === '' || path === '.') return { ok: directoryUrl(cwd) }
-  if (/^(\.\.?\/|[^/]+$)/.test(path) || path.startsWith('~')) {
-    if (path.startsWith('~')) return { reason: 'expected an absolute path (~ is not expanded)' }
-    return { ok: directoryUrl(resolve(cwd, path)) }
-  }
-  return {
-    reason: 'file:// URLs with a host are not supported: use file:///absolute/dir or file://./relative/dir',
-  }
-}
-
-function directoryUrl(path: string): string {
-  return pathToFileURL(path).href.replace(/\/+$/, '')
-}
-
-/** Comma-separated regular expressions, each compiled (anchored, as the master does) to check it. */
-export function parseRegexList(text: string): { ok: string[] } | { reason: string } {
-  const items = splitList(text)
-  if (items.length === 0) return { reason: 'expected at least one regular expression' }
-  for (const item of items) {
-    try {
-      // On its own (so that `a)|(b` cannot escape the anchors), and as the master compiles it.
-      new RegExp(item)
-      new RegExp(`^(?:${item})$`)
-    } catch (error) {
-      const reason =
-        error instanceof Error ? error.message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, '') : ''
-      return { reason: `invalid regular expression ${JSON.stringify(item)}: ${reason}` }
-    }
-  }
-  return { ok: items }
-}
-
 const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const
 
 const ArchiverFlags = (cwd: string) =>
   t.type({
-    brokers: brokersCodec,
+    ...kafkaCodecs(cwd),
+    ...s3Codecs,
+    config: configCodec,
+    'print-config': booleanFlag(false),
     sink: sinkCodec(cwd),
-    include: fromText('RegexList', parseRegexList, { fallback: ['.*'] }),
-    exclude: fromText('RegexList', parseRegexList, { fallback: [] }),
+    include: fromList('RegexList', parseRegexList, { fallback: ['.*'] }),
+    // An empty list (as --print-config writes the default) excludes nothing.
+    exclude: fromList('RegexList', (items) => (items.length === 0 ? { ok: [] } : parseRegexList(items)), {
+      fallback: [],
+    }),
     'http-port': fromText<number>('Port', (s) => integerText(s, 0, 65_535), { fallback: 8080 }),
     'http-host': fromText<string>(
       'Host',
@@ -343,56 +290,39 @@ const ArchiverFlags = (cwd: string) =>
   })
 
 /**
- * Parses `kdp-archiver`'s command line and environment. Pure: no output, no exit; `cwd` resolves a
- * relative file sink. Flags win over environment variables; an empty environment variable is unset.
+ * Parses `kdp-archiver`'s command line, environment and config file. Pure: no output, no exit (it
+ * reads the files the settings name); `cwd` resolves relative paths. A flag wins over its
+ * environment variable, which wins over the config file; an empty environment variable is unset.
  */
 export function parseCli(
   argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
+  env: Environment,
   cwd: string = process.cwd(),
-): CliResult {
-  const raw = readFlags(archiverProgram, archiverFlags, argv, env)
-  if (raw.kind === 'help') return { kind: 'help', text: archiverHelp }
-  if (raw.kind !== 'ok') return raw
-  const decoded = decodeFlags(archiverProgram, archiverFlags, ArchiverFlags(cwd), raw)
-  let s3: S3SinkOptions = {}
-  let s3Problems: string[] = []
-  try {
-    s3 = s3OptionsFromEnv(env)
-  } catch (error) {
-    if (!(error instanceof ValidationError)) throw error
-    s3Problems = error.errors.map((e) => `${program}: invalid ${e.path}: ${e.message}`)
-  }
-  if (decoded.kind === 'error' || s3Problems.length > 0) {
-    const flagLines = decoded.kind === 'error' ? decoded.message.split('\n').slice(0, -1) : []
-    return { kind: 'error', message: [...flagLines, ...s3Problems, usageHint(archiverProgram)].join('\n') }
-  }
-  const v = decoded.value
-  return {
-    kind: 'run',
-    options: {
-      brokers: v.brokers,
-      sink: v.sink,
-      include: v.include,
-      exclude: v.exclude,
-      httpPort: v['http-port'],
-      httpHost: v['http-host'],
-      token: v.token,
-      cluster: v.cluster,
-      nodeId: v['node-id'],
-      maxMessagesInFlight: v['max-messages-in-flight'],
-      maxBytesInFlight: v['max-bytes-in-flight'],
-      logLevel: v['log-level'],
-      progress: !v['no-progress'],
-      s3,
-    },
-  }
+): ArchiverCliResult {
+  return parseCommandLine(archiverProgram, archiverFlags, ArchiverFlags(cwd), { argv, env, cwd }, (v) => ({
+    brokers: v.brokers,
+    kafka: kafkaSettings(v, env),
+    sink: v.sink,
+    include: v.include,
+    exclude: v.exclude,
+    httpPort: v['http-port'],
+    httpHost: v['http-host'],
+    token: v.token,
+    cluster: v.cluster,
+    nodeId: v['node-id'],
+    maxMessagesInFlight: v['max-messages-in-flight'],
+    maxBytesInFlight: v['max-bytes-in-flight'],
+    logLevel: v['log-level'],
+    progress: !v['no-progress'],
+    s3: s3Settings(v),
+  }))
 }
 
 /** A one-line summary of the options for the startup line (never the token). */
 export function describeOptions(options: ArchiverCliOptions): string {
   return [
     `cluster ${options.cluster}`,
+    `Kafka ${describeKafka(options.kafka)}`,
     `sink ${options.sink}`,
     `include ${options.include.join(',')}`,
     ...(options.exclude.length > 0 ? [`exclude ${options.exclude.join(',')}`] : []),

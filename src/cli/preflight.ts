@@ -2,16 +2,31 @@
 // clear line instead of a stream of retries.
 import { randomBytes } from 'node:crypto'
 import { access, constants, mkdir } from 'node:fs/promises'
-import { type KafkaSecurity, probeBrokers } from '../kafka/index.js'
+import { BrokerProbeError, type BrokerProblem, type KafkaSecurity, probeBrokers } from '../kafka/index.js'
 import { parseSinkUrl } from '../sinks/location.js'
 import type { Sink } from '../sinks/sink.js'
 import { messageOf } from '../util/errors.js'
 import { silentLogger } from '../util/logging.js'
 import { withTimeout } from '../util/timeout.js'
 
-/** A startup problem: the CLI prints `message` and exits 1. */
+/** A startup problem: the CLI prints `message` and exits with `exitCode` (1: cannot start, 3: refused). */
 export class StartupError extends Error {
   override readonly name = 'StartupError'
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 3 = 1,
+  ) {
+    super(message)
+  }
+}
+
+/** What to check for each kind of refusal, in the flags' words. */
+const hints: Readonly<Record<BrokerProblem, string>> = {
+  authentication:
+    'check --sasl-mechanism and its credentials (--sasl-username with KDP_SASL_PASSWORD or --sasl-password-file, the token command or file, AWS credentials)',
+  'untrusted-certificate': "give the CA that signed the brokers' certificate with --tls-ca",
+  'tls-refused': 'a listener with mutual TLS needs a client certificate it trusts (--tls-cert, --tls-key)',
+  unreachable: '',
 }
 
 /** Connects to the brokers and reads the cluster's metadata; throws a StartupError if it cannot. */
@@ -23,8 +38,22 @@ export async function checkBrokers(
   try {
     await probeBrokers({ brokers, clientId: 'kdp-preflight', ...security, logger: silentLogger }, timeoutMs)
   } catch (error) {
-    throw new StartupError(messageOf(error))
+    if (!(error instanceof BrokerProbeError)) throw new StartupError(messageOf(error))
+    if (error.problem === 'unreachable')
+      throw new StartupError(`${error.message}${unreachableHint(error.message, security)}`)
+    throw new StartupError(`${error.message}; ${hints[error.problem]}`, 3)
   }
+}
+
+/** What an unreachable cluster may really mean, when the connection settings suggest it. */
+function unreachableHint(message: string, security: KafkaSecurity): string {
+  // A secured listener closes a connection that does not speak its protocol.
+  if (/Closed connection|disconnected before secure TLS/.test(message) && (!security.ssl || !security.sasl))
+    return ' (does the listener need TLS (--tls) or SASL (--sasl-mechanism), or is it a plain one?)'
+  // kafkajs reports an OAUTHBEARER token the brokers refuse only as an empty broker pool.
+  if (/No brokers in the broker pool/.test(message) && security.sasl?.mechanism === 'oauthbearer')
+    return ' (the brokers may have refused the OAUTHBEARER token: kafkajs does not tell; see their logs)'
+  return ''
 }
 
 /**

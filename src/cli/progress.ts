@@ -96,3 +96,16 @@ export class StatusLine {
     }
   }
 }
+
+/** Human-readable bytes for help texts and progress lines: `256 MiB`, `1.5 GiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  const digits = unit === 0 || Number.isInteger(value) ? 0 : 1
+  return `${value.toFixed(digits)} ${units[unit]}`
+}

@@ -10,9 +10,17 @@ export type SaslOptions =
     }
   | {
       readonly mechanism: 'oauthbearer'
-      /** Called whenever a (new) token is needed. */
+      /** Called whenever a (new) token is needed; throws a CredentialsError when none can be had. */
       readonly token: () => Promise<string>
     }
+
+/**
+ * No credentials could be had (a token command failed, the AWS signer found no credentials): an
+ * authentication problem on this side, reported as such rather than as an unreachable broker.
+ */
+export class CredentialsError extends Error {
+  override readonly name = 'CredentialsError'
+}
 
 /** How a node reaches a secured cluster: TLS, SASL and timeouts. Shared by every Kafka connection of a node. */
 export interface KafkaSecurity {

@@ -8,8 +8,14 @@ import { KafkajsClient } from './kafkajsClient.js'
 import type { KafkaClient } from './types.js'
 
 export { CompactedView, type Decoded, jsonRecord } from './compactedView.js'
-export type { KafkaConnectionOptions, KafkaSecurity, SaslOptions } from './connection.js'
-export { probeBrokers } from './probe.js'
+export {
+  CredentialsError,
+  type KafkaConnectionOptions,
+  type KafkaSecurity,
+  type SaslOptions,
+} from './connection.js'
+export { loadMskSigner, type MskTokenSigner, mskIamSasl, mskSignerPackage } from './mskIam.js'
+export { BrokerProbeError, type BrokerProblem, probeBrokers } from './probe.js'
 export type * from './types.js'
 
 /** A client for every Kafka need of one node (or one component of it). Connects lazily. */

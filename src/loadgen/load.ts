@@ -1,29 +1,14 @@
-// The load generator: fake tweets to a Kafka topic at a steady rate. `loadgen.ts` is its command
-// line; the demo runs it in-process through startLoad().
-import { randomInt } from 'node:crypto'
-import * as t from 'io-ts'
-import {
-  booleanFlag,
-  brokersCodec,
-  decodeFlags,
-  type FlagSpec,
-  fromText,
-  integerText,
-  optionsHelp,
-  parseDuration,
-  parseSize,
-  readFlags,
-} from '../cli/flags.js'
-import { connectKafka } from '../kafka/index.js'
+// The load generator: fake tweets to a Kafka topic at a steady rate. `cli.ts` is its command line,
+// `main.ts` the `kdp-loadgen` command; the demo runs it in-process through startLoad().
+import { connectKafka, type KafkaSecurity } from '../kafka/index.js'
 import type { Logger } from '../util/logging.js'
 import { sleep } from '../util/sleep.js'
 import { fakeTweets } from './tweets.js'
 
-export const loadgenProgram = 'loadgen'
-const program = { name: loadgenProgram, helpCommand: 'npm run loadgen -- --help' }
-
 export interface LoadOptions {
   readonly brokers: readonly string[]
+  /** TLS, SASL and timeouts of the connection. */
+  readonly kafka?: KafkaSecurity
   readonly topic: string
   /** Partitions of the topic when it has to be created. */
   readonly partitions: number
@@ -36,178 +21,6 @@ export interface LoadOptions {
   /** Stop after this long (undefined: no limit). */
   readonly durationMs: number | undefined
   readonly seed: number
-}
-
-export interface LoadgenCliOptions extends LoadOptions {
-  readonly progress: boolean
-}
-
-export type LoadgenCliResult =
-  | { readonly kind: 'run'; readonly options: LoadgenCliOptions }
-  | { readonly kind: 'help'; readonly text: string }
-  | { readonly kind: 'version' }
-  | { readonly kind: 'error'; readonly message: string }
-
-/** Largest value: the broker's default message.max.bytes is 1 MiB per record batch. */
-export const maxValueBytes = 900 * 1024
-
-export const loadgenFlags: readonly FlagSpec[] = [
-  {
-    name: 'brokers',
-    env: 'KDP_BROKERS',
-    kind: 'list',
-    placeholder: '<host:port,...>',
-    required: true,
-    description: 'Kafka bootstrap brokers, comma-separated.',
-  },
-  {
-    name: 'topic',
-    kind: 'string',
-    placeholder: '<name>',
-    defaultText: 'tweets',
-    description: 'Topic to produce to; created if missing.',
-  },
-  {
-    name: 'partitions',
-    kind: 'string',
-    placeholder: '<n>',
-    defaultText: '6',
-    description: 'Partitions of the topic when it is created (an existing topic is used as it is).',
-  },
-  {
-    name: 'rate',
-    kind: 'string',
-    placeholder: '<records/s>',
-    defaultText: '100',
-    description: 'Records per second; 0 produces as fast as the broker accepts.',
-  },
-  {
-    name: 'size',
-    kind: 'string',
-    placeholder: '<bytes>',
-    defaultText: '300',
-    description: `Size of each value (the tweet's text is padded): 300, 2KiB, 64KiB... at most ${maxValueBytes / 1024}KiB.`,
-  },
-  {
-    name: 'keys',
-    kind: 'string',
-    placeholder: '<n>',
-    defaultText: '1000',
-    description: 'Number of distinct keys (tweet authors), spread uniformly.',
-  },
-  {
-    name: 'count',
-    kind: 'string',
-    placeholder: '<n>',
-    defaultText: 'no limit',
-    description: 'Stop after this many records.',
-  },
-  {
-    name: 'duration',
-    kind: 'string',
-    placeholder: '<time>',
-    defaultText: 'no limit',
-    description: 'Stop after this long: 30s, 5m, 2h, 500ms (a bare number is seconds).',
-  },
-  {
-    name: 'seed',
-    kind: 'string',
-    placeholder: '<n>',
-    defaultText: 'random',
-    description: 'Seed of the generator: the same seed gives the same keys and texts.',
-  },
-  {
-    name: 'no-progress',
-    kind: 'boolean',
-    description: 'No live progress line (it is only ever shown when stderr is a terminal).',
-  },
-  { name: 'help', short: 'h', kind: 'boolean', description: 'Show this help and exit.' },
-]
-
-export const loadgenHelp = `${loadgenProgram} — produce fake tweets (JSON) to a Kafka topic at a steady rate.
-
-Each record is a tweet keyed by its author: {"id","user","lang","text","hashtags","created_at"
-(ISO),"timestamp_ms","likes","retweets","replies"}. Without --count or --duration it runs until
-Ctrl-C.
-
-Usage: npm run loadgen -- --brokers <host:port,...> [options]
-
-Options:
-${optionsHelp(loadgenFlags)}
-
-Examples:
-  npm run loadgen -- --brokers localhost:9092 --rate 200
-  npm run loadgen -- --brokers localhost:9092 --topic big --size 8KiB --keys 50 --duration 5m
-  npm run loadgen -- --brokers localhost:9092 --count 1000000 --rate 0 --seed 42
-`
-
-const wholeNumber = (min: number, max: number, fallback?: number) =>
-  fromText<number>('Integer', (s) => integerText(s, min, max), fallback === undefined ? {} : { fallback })
-const optional = <A>(codec: t.Type<A, unknown, unknown>) =>
-  new t.Type<A | undefined, unknown, unknown>(
-    `Optional<${codec.name}>`,
-    (u): u is A | undefined => u === undefined || codec.is(u),
-    (input, context) => (input === undefined ? t.success(undefined) : codec.validate(input, context)),
-    (a) => a,
-  )
-
-const LoadgenFlags = (randomSeed: number) =>
-  t.type({
-    brokers: brokersCodec,
-    topic: fromText<string>(
-      'KafkaTopicName',
-      (s) =>
-        /^[A-Za-z0-9._-]{1,249}$/.test(s) && s !== '.' && s !== '..'
-          ? { ok: s }
-          : { reason: 'expected a Kafka topic name: 1-249 of A-Z a-z 0-9 . _ -' },
-      { fallback: 'tweets' },
-    ),
-    partitions: wholeNumber(1, 10_000, 6),
-    rate: wholeNumber(0, 10_000_000, 100),
-    size: fromText<number>(
-      'Size',
-      (s) => {
-        const parsed = parseSize(s)
-        if ('ok' in parsed && parsed.ok > maxValueBytes)
-          return { reason: `expected at most ${maxValueBytes / 1024}KiB` }
-        return parsed
-      },
-      { fallback: 300 },
-    ),
-    keys: wholeNumber(1, 100_000_000, 1000),
-    count: optional(wholeNumber(1, Number.MAX_SAFE_INTEGER)),
-    duration: optional(fromText<number>('Duration', parseDuration)),
-    seed: wholeNumber(0, 2 ** 32 - 1, randomSeed),
-    'no-progress': booleanFlag(false),
-  })
-
-/** Parses the load generator's command line (pure, like parseCli). `randomSeed` is the default seed. */
-export function parseLoadgenCli(
-  argv: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-  randomSeed: number = randomInt(2 ** 31),
-): LoadgenCliResult {
-  const raw = readFlags(program, loadgenFlags, argv, env)
-  if (raw.kind === 'help') return { kind: 'help', text: loadgenHelp }
-  if (raw.kind !== 'ok') return raw
-  const decoded = decodeFlags(program, loadgenFlags, LoadgenFlags(randomSeed), raw)
-  if (decoded.kind === 'error') return decoded
-  const v = decoded.value
-  return {
-    kind: 'run',
-    options: {
-      brokers: v.brokers,
-      topic: v.topic,
-      partitions: v.partitions,
-      rate: v.rate,
-      valueBytes: v.size,
-      keys: v.keys,
-      count: v.count,
-      durationMs: v.duration,
-      seed: v.seed,
-      progress: !v['no-progress'],
-    },
-  }
 }
 
 /** A running load. */
@@ -232,7 +45,7 @@ const batchBytes = 512 * 1024
  * batches of at most 1000 records) until the count or duration is reached or stop() is called.
  */
 export async function startLoad(options: LoadOptions, logger: Logger): Promise<Load> {
-  const kafka = connectKafka({ brokers: options.brokers, clientId: 'kdp-loadgen', logger })
+  const kafka = connectKafka({ brokers: options.brokers, clientId: 'kdp-loadgen', ...options.kafka, logger })
   let topic: { partitions: number; created: boolean }
   try {
     topic = await kafka.ensureTopic({ topic: options.topic, partitions: options.partitions })

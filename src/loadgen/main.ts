@@ -1,16 +1,23 @@
 #!/usr/bin/env node
-import { checkBrokers, StartupError } from '../cli/preflight.js'
+import { insecureWarning, kafkaSecrets, kafkaSecurity } from '../cli/kafkaSecurity.js'
+// `kdp-loadgen`: fake tweets to a Kafka topic at a given rate. See `kdp-loadgen --help`.
+import { checkBrokers } from '../cli/preflight.js'
 import { formatCount, formatMegabytesPerSecond, RateMeter, StatusLine } from '../cli/progress.js'
-import { packageVersion } from '../cli/version.js'
+import {
+  exitCodes,
+  fail,
+  keepSecret,
+  onStopSignals,
+  runCli,
+  startupExitCode,
+  startupProblem,
+} from '../cli/run.js'
 import { messageOf } from '../util/errors.js'
-// `npm run loadgen`: fake tweets to a Kafka topic at a given rate. See `npm run loadgen -- --help`.
 import { createLogger } from '../util/logging.js'
-import { type Load, type LoadgenCliOptions, loadgenProgram, parseLoadgenCli, startLoad } from './load.js'
+import { type LoadgenCliOptions, loadgenProgram, parseLoadgenCli } from './cli.js'
+import { type Load, startLoad } from './load.js'
 
-function fail(message: string, code: number): never {
-  process.stderr.write(`${message}\n`)
-  process.exit(code)
-}
+const program = loadgenProgram.name
 
 async function run(options: LoadgenCliOptions): Promise<void> {
   const started = performance.now()
@@ -29,36 +36,32 @@ async function run(options: LoadgenCliOptions): Promise<void> {
           )
         })
       : undefined
-  const baseLogger = createLogger({ level: 'warn', name: loadgenProgram })
+  const baseLogger = createLogger({ level: 'warn', name: program })
   const logger = status ? status.wrap(baseLogger, 'warn') : baseLogger
 
-  let stopRequested = false
-  const onSignal = (): void => {
-    if (stopRequested || !load) {
-      status?.stop()
-      process.exit(130)
-    }
-    stopRequested = true
-    void load.stop()
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  // The first signal ends the load after the batch in flight; `load.done` then settles below.
+  onStopSignals({
+    canStop: () => load !== undefined,
+    stop: () => void load?.stop(),
+    beforeExit: () => status?.stop(),
+  })
 
   try {
-    await checkBrokers(options.brokers)
-    load = await startLoad(options, logger)
+    keepSecret(...kafkaSecrets(options.kafka))
+    const kafka = kafkaSecurity(options.kafka)
+    const insecure = insecureWarning(options.kafka)
+    if (insecure !== undefined) logger.warn(insecure)
+    await checkBrokers(options.brokers, kafka)
+    load = await startLoad({ ...options, kafka }, logger)
   } catch (error) {
-    fail(
-      `${loadgenProgram}: ${error instanceof StartupError ? error.message : `could not start: ${messageOf(error)}`}`,
-      1,
-    )
+    fail(`${program}: ${startupProblem(error)}`, startupExitCode(error))
   }
   const limits = [
     ...(options.count !== undefined ? [`${formatCount(options.count)} records`] : []),
     ...(options.durationMs !== undefined ? [`${options.durationMs / 1000} s`] : []),
   ]
   process.stdout.write(
-    `${loadgenProgram}: producing fake tweets to ${options.topic} (${load.partitions} partitions${load.created ? ', created' : ''}) ` +
+    `${program}: producing fake tweets to ${options.topic} (${load.partitions} partitions${load.created ? ', created' : ''}) ` +
       `at ${options.rate === 0 ? 'full speed' : `${formatCount(options.rate)} records/s`}, ${formatCount(options.valueBytes)} bytes each, ` +
       `${formatCount(options.keys)} keys, seed ${options.seed}; ` +
       `${limits.length > 0 ? `until ${limits.join(' or ')}` : 'until Ctrl-C'}\n`,
@@ -68,29 +71,15 @@ async function run(options: LoadgenCliOptions): Promise<void> {
     await load.done
   } catch (error) {
     status?.stop()
-    fail(`${loadgenProgram}: producing failed: ${messageOf(error)}`, 1)
+    fail(`${program}: producing failed: ${messageOf(error)}`, exitCodes.failed)
   }
   status?.stop()
   const sent = load.sent()
   const seconds = (performance.now() - started) / 1000
   process.stdout.write(
-    `${loadgenProgram}: sent ${formatCount(sent.records)} records (${formatCount(sent.bytes)} bytes) to ${options.topic} in ${seconds.toFixed(1)} s\n`,
+    `${program}: sent ${formatCount(sent.records)} records (${formatCount(sent.bytes)} bytes) to ${options.topic} in ${seconds.toFixed(1)} s\n`,
   )
-  process.exit(0)
+  process.exit(exitCodes.ok)
 }
 
-const result = parseLoadgenCli(process.argv.slice(2), process.env)
-switch (result.kind) {
-  case 'help':
-    process.stdout.write(result.text)
-    break
-  case 'version':
-    process.stdout.write(`${loadgenProgram} (kdp) ${packageVersion()}\n`)
-    break
-  case 'error':
-    fail(result.message, 2)
-    break
-  case 'run':
-    await run(result.options)
-    break
-}
+await runCli(parseLoadgenCli(process.argv.slice(2), process.env), run)

@@ -1,16 +1,20 @@
 // The real commands as child processes: `node --import tsx src/cli/main.ts` and `src/loadgen/main.ts`.
-import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { repoRoot } from '../../services/process.js'
+import {
+  loadgenScript as loadgen,
+  archiverScript as main,
+  ownLines,
+  runToExit,
+  start,
+  waitFor,
+} from '../helpers/commands.js'
 import { uniqueName } from '../helpers/names.js'
 
-const main = join(repoRoot, 'src', 'cli', 'main.ts')
-const loadgen = join(repoRoot, 'src', 'loadgen', 'main.ts')
 const brokers = inject('kafkaBrokers')
 const dirs: string[] = []
 
@@ -24,80 +28,8 @@ function tempDir(): string {
   return dir
 }
 
-/** The test's environment without any KDP_ or AWS_ variable that could change the command. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('KDP_') && !key.startsWith('AWS_')) env[key] = value
-  }
-  return { ...env, ...extra }
-}
-
-interface Run {
-  readonly child: ChildProcess
-  stdout: string
-  stderr: string
-  readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
-
-function start(script: string, args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-    cwd: repoRoot,
-    env: cleanEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const run: Run = {
-    child,
-    stdout: '',
-    stderr: '',
-    exit: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
-  }
-  child.stdout?.on('data', (d: Buffer) => {
-    run.stdout += d.toString()
-  })
-  child.stderr?.on('data', (d: Buffer) => {
-    run.stderr += d.toString()
-  })
-  return run
-}
-
-/** Runs to the end (killed after `timeoutMs`). */
-async function runToExit(
-  script: string,
-  args: string[],
-  env: Record<string, string> = {},
-  timeoutMs = 60_000,
-): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
-  const began = Date.now()
-  const run = start(script, args, env)
-  const timer = setTimeout(() => run.child.kill('SIGKILL'), timeoutMs)
-  const { code } = await run.exit
-  clearTimeout(timer)
-  return { code, stdout: run.stdout, stderr: run.stderr, ms: Date.now() - began }
-}
-
-async function waitFor(run: Run, pattern: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const match = pattern.exec(run.stdout)
-    if (match) return match
-    if (run.child.exitCode !== null) break
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`no ${pattern} in the output\nstdout: ${run.stdout}\nstderr: ${run.stderr.slice(-3000)}`)
-}
-
 function admin() {
   return new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin()
-}
-
-/** Lines of stderr that are not Node's own warnings (the AWS SDK warns about Node 20). */
-function ownLines(stderr: string): string[] {
-  return stderr
-    .split('\n')
-    .filter(
-      (line) => line.startsWith('kdp-archiver') || line.startsWith('Run ') || line.startsWith('loadgen'),
-    )
 }
 
 describe('kdp-archiver, the command', () => {
@@ -110,7 +42,7 @@ describe('kdp-archiver, the command', () => {
       },
       {
         args: ['--brokers', brokers, '--sink', 'file:///tmp/x', '--cluster', cluster, '--bogus'],
-        says: 'kdp-archiver: unknown flag --bogus',
+        says: "kdp-archiver: unknown option '--bogus'",
       },
       {
         args: ['--sink', 'file:///tmp/x', '--cluster', cluster],
@@ -121,7 +53,10 @@ describe('kdp-archiver, the command', () => {
         args: ['--brokers', brokers, '--sink', 'ftp://host/dir', '--cluster', cluster],
         says: "kdp-archiver: invalid --sink: unsupported sink scheme 'ftp://'",
       },
-      { args: ['--cluster', cluster], says: 'kdp-archiver: missing --brokers (or KDP_BROKERS)' },
+      {
+        args: ['--cluster', cluster],
+        says: 'kdp-archiver: missing --brokers (or KDP_BROKERS, or kafka.brokers in the config file)',
+      },
     ]
     for (const { args, env, says } of cases) {
       const result = await runToExit(main, args, env)
@@ -246,7 +181,7 @@ describe('kdp-archiver, the command', () => {
   })
 })
 
-describe('loadgen, the command', () => {
+describe('kdp-loadgen, the command', () => {
   it('produces exactly --count records to a topic it creates', async () => {
     const topic = uniqueName('loadgen')
     const result = await runToExit(loadgen, [
@@ -302,7 +237,7 @@ describe('loadgen, the command', () => {
   it('exits 2 on bad flags', async () => {
     const result = await runToExit(loadgen, ['--brokers', brokers, '--rate', 'fast'])
     expect(result.code).toBe(2)
-    expect(result.stderr).toContain('loadgen: invalid --rate: expected a whole number, got "fast"')
+    expect(result.stderr).toContain('kdp-loadgen: invalid --rate: expected a whole number, got "fast"')
     expect(result.stdout).toBe('')
   })
 })

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { parseSize, splitList } from '../../src/cli/flags.js'
-import {
-  type ArchiverCliOptions,
-  archiverFlags,
-  type CliResult,
-  parseCli,
-  resolveSinkUrl,
-  Secret,
-} from '../../src/cli/options.js'
+import type { CliResult } from '../../src/cli/command.js'
+import { type ArchiverCliOptions, archiverFlags, parseCli } from '../../src/cli/options.js'
+import { parseSize, redactSecrets, resolveSinkUrl, Secret, splitList } from '../../src/cli/values.js'
 
 const required = ['--brokers', 'localhost:9092', '--sink', 'file:///data/archive']
 const cwd = '/home/me/work'
@@ -251,8 +245,8 @@ describe('parseCli: environment', () => {
 
   it('names the flag and its variable when a required value is missing', () => {
     const message = error([])
-    expect(message).toContain('missing --brokers (or KDP_BROKERS)')
-    expect(message).toContain('missing --sink (or KDP_SINK)')
+    expect(message).toContain('missing --brokers (or KDP_BROKERS, or kafka.brokers in the config file)')
+    expect(message).toContain('missing --sink (or KDP_SINK, or sink in the config file)')
   })
 
   it('checks the S3 variables too', () => {
@@ -268,12 +262,12 @@ describe('parseCli: environment', () => {
 describe('parseCli: the command line itself', () => {
   it('refuses an unknown flag, suggesting the closest one', () => {
     expect(error([...required, '--brokerz', 'x'])).toBe(
-      "kdp-archiver: unknown flag --brokerz (did you mean --brokers?)\nRun 'kdp-archiver --help' for usage.",
+      "kdp-archiver: unknown option '--brokerz' (did you mean --brokers?)\nRun 'kdp-archiver --help' for usage.",
     )
     expect(error([...required, '--verbose'])).toBe(
-      "kdp-archiver: unknown flag --verbose\nRun 'kdp-archiver --help' for usage.",
+      "kdp-archiver: unknown option '--verbose'\nRun 'kdp-archiver --help' for usage.",
     )
-    expect(error([...required, '-x'])).toContain('unknown flag -x')
+    expect(error([...required, '-x'])).toContain("unknown option '-x'")
   })
 
   it('refuses positional arguments, missing values and values of boolean flags', () => {
@@ -288,14 +282,18 @@ describe('parseCli: the command line itself', () => {
       const result = parseCli(argv, {}, cwd)
       expect(result.kind).toBe('help')
     }
-    expect(parseCli(['--version'], {}, cwd)).toEqual({ kind: 'version' })
+    expect(parseCli(['--version'], {}, cwd)).toEqual({
+      kind: 'version',
+      text: expect.stringMatching(/^kdp-archiver \d+\.\d+\.\d+\n$/),
+    })
   })
 
   it('documents every flag with its environment variable and default', () => {
     const result = parseCli(['--help'], {}, cwd)
     if (result.kind !== 'help') throw new Error('no help')
     for (const spec of archiverFlags) {
-      expect(result.text).toContain(`--${spec.name}`)
+      // A setting without a flag (a password) is documented by its variable.
+      expect(result.text).toContain(spec.cli === false ? `${spec.env}` : `--${spec.name}`)
       if (spec.env !== undefined) expect(result.text).toContain(spec.env)
       if (spec.defaultText !== undefined) expect(result.text).toContain(`default ${spec.defaultText}`)
     }
@@ -361,5 +359,14 @@ describe('helpers', () => {
     const options = run([...required, '--token', 'hunter2'])
     expect(JSON.stringify(options)).not.toContain('hunter2')
     expect(secret.reveal()).toBe('hunter2')
+  })
+
+  it('redacts secrets quoted by messages raised elsewhere', () => {
+    const secrets = [new Secret('hunter2'), undefined, new Secret('abc')]
+    expect(redactSecrets('login hunter2 failed (hunter2)', secrets)).toBe(
+      'login [redacted] failed ([redacted])',
+    )
+    // Values too short to be told apart from words are left alone.
+    expect(redactSecrets('abc def', secrets)).toBe('abc def')
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadgenFlags, maxValueBytes, parseLoadgenCli } from '../../src/loadgen/load.js'
+import { loadgenFlags, maxValueBytes, parseLoadgenCli } from '../../src/loadgen/cli.js'
 import { type FakeRecord, fakeTweets, seededRandom, type Tweet, userKey } from '../../src/loadgen/tweets.js'
 
 function take(n: number, options: Parameters<typeof fakeTweets>[0]): FakeRecord[] {
@@ -101,6 +101,7 @@ describe('parseLoadgenCli', () => {
       kind: 'run',
       options: {
         brokers: ['k:9092'],
+        kafka: { tls: false, sasl: undefined, connectionTimeoutMs: undefined, requestTimeoutMs: undefined },
         topic: 'tweets',
         partitions: 6,
         rate: 100,
@@ -171,15 +172,21 @@ describe('parseLoadgenCli', () => {
     expect(result.kind).toBe('error')
     const message = result.kind === 'error' ? result.message : ''
     expect(message).toContain(flag)
-    expect(message).toMatch(/^loadgen: /)
-    expect(message.split('\n').at(-1)).toBe("Run 'npm run loadgen -- --help' for usage.")
+    expect(message).toMatch(/^kdp-loadgen: /)
+    expect(message.split('\n').at(-1)).toBe("Run 'kdp-loadgen --help' for usage.")
   })
 
   it('documents every flag', () => {
     const result = parseLoadgenCli(['--help'], {})
     if (result.kind !== 'help') throw new Error('no help')
-    for (const spec of loadgenFlags) expect(result.text).toContain(`--${spec.name}`)
+    for (const spec of loadgenFlags)
+      expect(result.text).toContain(spec.cli === false ? `${spec.env}` : `--${spec.name}`)
     expect(result.text).toContain('KDP_BROKERS')
     expect(result.text).toContain(`${maxValueBytes / 1024}KiB`)
+    expect(result.text).toContain('Usage: kdp-loadgen --brokers <host:port,...> [options]')
+    expect(parseLoadgenCli(['--version'], {})).toEqual({
+      kind: 'version',
+      text: expect.stringMatching(/^kdp-loadgen \d+\.\d+\.\d+\n$/),
+    })
   })
 })
