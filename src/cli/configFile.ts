@@ -3,6 +3,7 @@
 // `--print-config` writes the effective settings back in the same shape, secrets redacted.
 import { readFileSync } from 'node:fs'
 import { extname, resolve } from 'node:path'
+import { parseAllDocuments } from 'yaml'
 import { messageOf } from '../util/errors.js'
 import type { FlagSpec } from './layers.js'
 import { fromText, optional } from './values.js'
@@ -25,7 +26,16 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function parseDocument(path: string, text: string): unknown {
   const type = extname(path).toLowerCase()
   if (type === '.yaml' || type === '.yml') {
-    throw new Error(`YAML config files are not supported yet: write ${path} as JSON (kdp.json)`)
+    // YAML 1.2 core schema: `no` is a string, not false (the progress field says what it means).
+    const document = parseAllDocuments(text)
+    const docs = Array.isArray(document) ? document : [document]
+    if (docs.length !== 1)
+      throw new Error(`the config file ${path} must hold one YAML document, not ${docs.length}`)
+    const [doc] = docs
+    const problem = doc?.errors[0]
+    if (problem)
+      throw new Error(`the config file ${path} is not valid YAML: ${problem.message.split('\n')[0]}`)
+    return doc?.toJS() ?? null
   }
   try {
     return JSON.parse(text)

@@ -261,6 +261,28 @@ describe('the config file', () => {
     expect(run([], { KDP_CONFIG: 'kdp.json' }).cluster).toBe('file-cluster')
   })
 
+  it('reads a YAML file as it reads JSON, with the same field checks', () => {
+    const yaml = file(
+      'kdp.yaml',
+      [
+        'kafka:',
+        '  brokers: [k1:9092, k2:9092]',
+        'sink: /x',
+        'cluster: yaml-cluster',
+        'http:',
+        '  port: 9000',
+        '',
+      ].join('\n'),
+    )
+    const options = run(['--config', yaml])
+    expect(options.brokers).toEqual(['k1:9092', 'k2:9092'])
+    expect(options.cluster).toBe('yaml-cluster')
+    expect(options.httpPort).toBe(9000)
+    expect(error(['--config', file('typo.yml', 'kafka:\n  brokers: k:1\nsink: /x\nclustr: a\n')])).toContain(
+      'clustr: unknown field',
+    )
+  })
+
   it('names the field and the file of a bad value, and refuses unknown fields', () => {
     const path = config({
       kafka: { brokers: ['nohost'], sasl: { mechanism: 'plain', pasword: password } },
@@ -282,9 +304,8 @@ describe('the config file', () => {
     expect(error(['--config', 'none.json'])).toContain(`cannot read the config file ${dir}/none.json`)
     expect(error(['--config', file('bad.json', '{ "sink": ')])).toContain('is not valid JSON')
     expect(error(['--config', file('list.json', '[]')])).toContain('must hold an object of settings')
-    expect(error(['--config', file('kdp.yaml', 'sink: /x')])).toContain(
-      'YAML config files are not supported yet',
-    )
+    expect(error(['--config', file('bad.yaml', 'sink: [unclosed')])).toContain('is not valid YAML')
+    expect(error(['--config', file('two.yaml', 'sink: /x\n---\nsink: /y\n')])).toContain('one YAML document')
     expect(error([], { KDP_CONFIG: 'none.json' })).toContain('(from KDP_CONFIG)')
   })
 
