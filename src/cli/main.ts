@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 // `kdp-archiver`: runs one node of a kdp archiving cluster. See `kdp-archiver --help`.
 import { ArchiveMetrics, createArchiverFactory } from '../processes/archiver/index.js'
-import { type ArchiverNode, startArchiverNode } from '../processes/archiverNode.js'
+import {
+  type ArchiverNode,
+  archiveMaxStopMs,
+  nodeStopBoundMs,
+  startArchiverNode,
+} from '../processes/archiverNode.js'
 import { openSink } from '../sinks/openSink.js'
 import type { Sink } from '../sinks/sink.js'
 import { messageOf } from '../util/errors.js'
@@ -12,8 +17,8 @@ import { checkBrokers, checkSink } from './preflight.js'
 import { formatCount, formatMegabytesPerSecond, RateMeter, StatusLine } from './progress.js'
 import { exitCodes, fail, keepSecret, onStopSignals, runCli, startupExitCode, startupProblem } from './run.js'
 
-/** How long a graceful stop may take before the node gives up and exits 1. */
-const stopLimitMs = 60_000
+/** How long a graceful stop may take before the node gives up and exits 1: its bound plus a margin. */
+const stopLimitMs = nodeStopBoundMs(archiveMaxStopMs) + 5000
 
 /** A friendlier line for the errors a user can fix. */
 function startupMessage(error: unknown, options: ArchiverCliOptions): string {

@@ -56,8 +56,22 @@ export interface ArchiverNode {
   stop(): Promise<void>
 }
 
+/**
+ * The archive cluster's default maxStopMs: an archiver's stop abandons its uploads and does not wait
+ * out its LeaveGroup, so it settles well within this (see docs/benchmarks.md, "Archiver stop time").
+ */
+export const archiveMaxStopMs = 5000
+
 /** How long one stop step that talks to Kafka or to HTTP clients may take. */
 const stopStepBoundMs = 2000
+
+/**
+ * How long `stop()` of a node takes at the most, whatever the brokers do: the processes' own
+ * maxStopMs, the hand-over round (5 s), LeaveGroups (2 × 3 s), and four bounded steps (2 s each).
+ */
+export function nodeStopBoundMs(maxStopMs: number): number {
+  return maxStopMs + 5000 + 6000 + 4 * stopStepBoundMs
+}
 
 /** Topic and group names of one kdp cluster. */
 export function clusterNames(cluster: string) {
@@ -85,7 +99,7 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
     ...(options.nodeId !== undefined && { nodeId: options.nodeId }),
     ...(options.sessionTimeoutMs !== undefined && { sessionTimeoutMs: options.sessionTimeoutMs }),
     ...(options.heartbeatIntervalMs !== undefined && { heartbeatIntervalMs: options.heartbeatIntervalMs }),
-    ...(options.maxStopMs !== undefined && { maxStopMs: options.maxStopMs }),
+    maxStopMs: options.maxStopMs ?? archiveMaxStopMs,
     ...(options.leaseMarginMs !== undefined && { leaseMarginMs: options.leaseMarginMs }),
     ...(options.kafka !== undefined && { kafka: options.kafka }),
     logger: options.logger ?? createLogger(),
