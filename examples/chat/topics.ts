@@ -1,0 +1,103 @@
+// The chat's topics. Conversations are sharded by the partitions of the input topic: shard p owns
+// partition p of `instant_message_in`, of `latest_messages_request` and of the changelog, so those
+// three must have the same partition count (checked at start).
+import { type Admin, type ITopicConfig, Partitioners, type PartitionMetadata } from 'kafkajs'
+
+/** Names of the chat's topics. */
+export interface ChatTopics {
+  readonly input: string
+  readonly output: string
+  readonly requests: string
+  readonly blocks: string
+  /** Compacted: the shards' state. */
+  readonly changelog: string
+  /** Bad input records, with the reason in the `kdp-error-reason` header. */
+  readonly deadLetters: string
+}
+
+/** The seed's topic names, each behind an optional prefix (tests use one per run). */
+export function chatTopics(prefix = ''): ChatTopics {
+  return {
+    input: `${prefix}instant_message_in`,
+    output: `${prefix}instant_message_out`,
+    requests: `${prefix}latest_messages_request`,
+    blocks: `${prefix}latest_messages_block`,
+    changelog: `${prefix}chat_state_changelog`,
+    deadLetters: `${prefix}chat_dead_letters`,
+  }
+}
+
+const murmur2 = Partitioners.DefaultPartitioner()
+
+/**
+ * The shard (input partition) that owns a conversation: the partition the default (Java-compatible,
+ * murmur2) partitioner picks for the conversation key, as the Java client and kcat do.
+ */
+export function homePartition(conversationKey: string, shards: number, topic = ''): number {
+  const partitionMetadata: PartitionMetadata[] = Array.from({ length: shards }, (_, partitionId) => ({
+    partitionErrorCode: 0,
+    partitionId,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+  }))
+  return murmur2({
+    topic,
+    partitionMetadata,
+    message: { key: Buffer.from(conversationKey, 'utf8'), value: null },
+  })
+}
+
+async function partitionCounts(admin: Admin, topics: readonly string[]): Promise<Map<string, number>> {
+  const existing = new Set(await admin.listTopics())
+  const present = topics.filter((topic) => existing.has(topic))
+  const counts = new Map<string, number>()
+  if (present.length === 0) return counts
+  const { topics: metadata } = await admin.fetchTopicMetadata({ topics: present })
+  for (const topic of metadata) counts.set(topic.name, topic.partitions.length)
+  return counts
+}
+
+/**
+ * Creates the missing topics (input, requests and changelog with `partitions` partitions, or with
+ * the input's count if it exists; the changelog compacted) and returns the shard count. Throws with
+ * a clear message when the co-partitioned topics disagree.
+ */
+export async function ensureChatTopics(
+  admin: Admin,
+  topics: ChatTopics,
+  partitions: number,
+): Promise<number> {
+  const brokers = (await admin.describeCluster()).brokers.length
+  const replicationFactor = Math.min(3, brokers)
+  const coPartitioned = [topics.input, topics.requests, topics.changelog]
+  const before = await partitionCounts(admin, coPartitioned)
+  const shards = before.get(topics.input) ?? before.get(topics.requests) ?? partitions
+  const wanted: ITopicConfig[] = [
+    { topic: topics.input, numPartitions: shards, replicationFactor },
+    { topic: topics.requests, numPartitions: shards, replicationFactor },
+    {
+      topic: topics.changelog,
+      numPartitions: shards,
+      replicationFactor,
+      // Compaction only (no time-based deletion): a conversation's newest records are kept forever.
+      configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+    },
+    { topic: topics.output, numPartitions: shards, replicationFactor },
+    { topic: topics.blocks, numPartitions: shards, replicationFactor },
+    { topic: topics.deadLetters, numPartitions: 1, replicationFactor },
+  ]
+  const existing = new Set(await admin.listTopics())
+  const missing = wanted.filter((w) => !existing.has(w.topic))
+  // Several nodes may start at once: "already exists" from a concurrent creator is fine.
+  if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true })
+  const after = await partitionCounts(admin, coPartitioned)
+  const mismatched = coPartitioned.filter((topic) => after.get(topic) !== shards)
+  if (mismatched.length > 0) {
+    throw new Error(
+      `the chat's co-partitioned topics must have the same partition count as ${topics.input} (${shards}): ` +
+        mismatched.map((topic) => `${topic} has ${after.get(topic) ?? 'no'} partitions`).join(', '),
+    )
+  }
+  return shards
+}
