@@ -74,8 +74,13 @@ function kafkaLogger(logger: Logger) {
   return () =>
     ({ level, log }: { level: logLevel; log: { message: string } & Record<string, unknown> }) => {
       const { message, timestamp: _t, logger: _l, ...fields } = log
-      // Error answers (a coordinator loading, a concurrent transaction) are retried by kafkajs itself.
-      if (message.startsWith('Response ') || level > logLevel.WARN) logger.debug(message, fields)
+      // Error answers (a coordinator loading, the previous transaction still completing) and rejoins
+      // are handled by kafkajs itself.
+      const routine =
+        message.startsWith('Response ') ||
+        message.includes('re-joining') ||
+        message.includes('concurrent operation on the same transaction')
+      if (routine || level > logLevel.WARN) logger.debug(message, fields)
       else if (level === logLevel.ERROR) logger.error(message, fields)
       else logger.warn(message, fields)
     }

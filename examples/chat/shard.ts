@@ -223,6 +223,15 @@ class ShardRun {
     // before the offsets of our last commit: records below the checkpoint were already handled.
     const from = this.#checkpoint[role]
     const fresh = batch.messages.filter((m) => Number(m.offset) >= from)
+    if (fresh.length < batch.messages.length) {
+      this.status.redelivered += batch.messages.length - fresh.length
+      this.ctx.logger.info('skipped records below the checkpoint', {
+        topic: batch.topic,
+        from,
+        fetchedFrom: batch.messages[0]?.offset,
+        skipped: batch.messages.length - fresh.length,
+      })
+    }
     if (next <= from) {
       resolveOffset(batch.lastOffset())
       return

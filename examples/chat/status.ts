@@ -18,6 +18,8 @@ export interface ShardStatus {
   readonly deadLetters: number
   readonly forwarded: number
   readonly transactions: number
+  /** Records kafkajs delivered again below the checkpoint (skipped: they were already handled). */
+  readonly redelivered: number
   /** Input offsets (next to read) the shard's state reflects. */
   readonly checkpoint: { readonly messages: number; readonly requests: number }
   readonly lastError: string | undefined
@@ -51,6 +53,7 @@ export class ShardBoard {
       deadLetters: 0,
       forwarded: 0,
       transactions: 0,
+      redelivered: 0,
       checkpoint: { messages: 0, requests: 0 },
       lastError: this.#lastErrors.get(shard),
     }

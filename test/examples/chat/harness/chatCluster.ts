@@ -76,6 +76,14 @@ export class ChatCluster {
     node.frozen = false
   }
 
+  /** SIGTERM (graceful: the node hands its shards over); resolves with the exit code. */
+  async terminate(node: ChatTestNode): Promise<number | null> {
+    if (node.exited) return node.child.exitCode
+    const exited = new Promise<number | null>((resolve) => node.child.once('exit', (code) => resolve(code)))
+    node.child.kill('SIGTERM')
+    return exited
+  }
+
   /** SIGSTOP for `ms`, then SIGCONT. */
   async freeze(node: ChatTestNode, ms: number): Promise<void> {
     node.frozen = true
