@@ -106,9 +106,22 @@ async function runLocal(): Promise<void> {
     fail(`--nodes must be a positive integer, got '${values.nodes}'`)
   const basePort = typeof defined.httpPort === 'number' ? defined.httpPort : 0
   decodeConfig({ ...defined, brokers: ['127.0.0.1:1'] })
-  const { startKafka } = await import('../../services/kafka.js')
   process.stdout.write('starting a local Kafka broker...\n')
-  const kafka = await startKafka()
+  const broker = spawn(
+    process.execPath,
+    ['--import', 'tsx', new URL('./localBroker.ts', import.meta.url).pathname],
+    {
+      detached: true,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  )
+  const bootstrap = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: broker.stdout! }).on('line', (line) => {
+      if (line.startsWith('{"bootstrap"')) resolve((JSON.parse(line) as { bootstrap: string }).bootstrap)
+    })
+    broker.once('exit', (code) => reject(new Error(`the local broker exited (${code}) before it was ready`)))
+  })
+  const kafka = { bootstrap, brokers: bootstrap.split(',') }
   const client = new Kafka({ brokers: [...kafka.brokers], logLevel: logLevel.NOTHING })
   const admin = client.admin()
   await admin.connect()
@@ -162,7 +175,9 @@ async function runLocal(): Promise<void> {
       }),
     )
     process.stdout.write('stopping the broker...\n')
-    await kafka.stop()
+    const brokerExited = new Promise<void>((resolve) => broker.once('exit', () => resolve()))
+    broker.stdin?.end()
+    if (!(await settleWithin(brokerExited, 30_000))) broker.kill('SIGKILL')
     process.exit(0)
   }
   process.on('SIGINT', () => void shutdown())
