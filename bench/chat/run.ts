@@ -53,7 +53,9 @@ type Kind = 'kdp' | 'baseline'
 
 function spawnNode(kind: Kind, id: string, args: string[], env: Record<string, string>): ChildProcess {
   const script = kind === 'kdp' ? 'examples/chat/main.ts' : 'bench/chat/baseline.ts'
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  // CHAT_BENCH_NODE_ARGS: extra node flags for the measured processes (e.g. --cpu-prof).
+  const nodeArgs = process.env.CHAT_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
     env: { ...process.env, KDP_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -147,7 +149,7 @@ async function startCluster(kind: Kind, count: number, name: string): Promise<Ch
 async function outputReader(topic: string) {
   const consumer = kafka.consumer({
     groupId: `${topic}.reader`,
-    maxWaitTimeInMs: 100,
+    maxWaitTimeInMs: Number(process.env.CHAT_BENCH_READER_WAIT ?? 100),
     readUncommitted: false,
   })
   const state = { count: 0, lastAt: 0, latencies: [] as number[] }

@@ -29,6 +29,7 @@ export interface OutgoingRecord extends Message {
 /** Which input a batch came from. */
 export type InputRole = 'messages' | 'requests'
 
+/** Who handles a batch: the shard, its fencing token, the topics and limits. */
 export interface BatchScope {
   readonly shard: number
   readonly shards: number
@@ -38,6 +39,7 @@ export interface BatchScope {
   readonly limits: ChatLimits
 }
 
+/** The records of one batch's transaction, with counts for the shard's status. */
 export interface PreparedBatch {
   readonly records: OutgoingRecord[]
   readonly messages: number

@@ -56,20 +56,6 @@ export async function settleWithin(work: Promise<unknown>, ms: number): Promise<
   }
 }
 
-/** Rejects with `message` if `work` has not settled within `ms`. The timer is cleared either way. */
-export async function within<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms)
-  })
-  try {
-    return await Promise.race([work, timeout])
-  } finally {
-    clearTimeout(timer)
-    work.catch(() => {})
-  }
-}
-
 /** A promise with its resolve and reject functions. */
 export interface Deferred<T> {
   readonly promise: Promise<T>
@@ -77,6 +63,7 @@ export interface Deferred<T> {
   reject(error: unknown): void
 }
 
+/** A Deferred whose promise never counts as an unhandled rejection. */
 export function deferred<T>(): Deferred<T> {
   let resolve: (value: T) => void = () => {}
   let reject: (error: unknown) => void = () => {}

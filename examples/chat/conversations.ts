@@ -29,11 +29,13 @@ const CheckpointCodec = t.type({ messages: t.number, requests: t.number })
 /** Input offsets (next to read) that a state reflects, per input role. */
 export type Checkpoint = t.TypeOf<typeof CheckpointCodec>
 
+/** A changelog record to write (key and value as JSON text). */
 export interface ChangelogRecord {
   readonly key: string
   readonly value: string
 }
 
+/** The changelog record of one message: its conversation's slot `seq mod K`. */
 export function slotRecord(
   conversationKey: string,
   entry: ChatterEntry,
@@ -45,6 +47,7 @@ export function slotRecord(
   }
 }
 
+/** The changelog record of the input offsets a state reflects. */
 export function checkpointRecord(checkpoint: Checkpoint): ChangelogRecord {
   return { key: JSON.stringify(['checkpoint']), value: JSON.stringify(checkpoint) }
 }

@@ -9,6 +9,7 @@ import { type ChatLimits, chatCodecs, decodeRecord } from './messages.js'
 import type { ShardBoard } from './status.js'
 import type { ChatTopics } from './topics.js'
 
+/** What the HTTP API serves from. */
 export interface ChatHttpOptions {
   readonly host: string
   readonly port: number
@@ -22,6 +23,7 @@ export interface ChatHttpOptions {
   readonly logger: Logger
 }
 
+/** The running HTTP server. */
 export interface ChatHttp {
   readonly address: string
   /** Stops accepting, ends open connections after at most `ms`. */

@@ -16,6 +16,7 @@ export interface ChatLimits {
   readonly maxRecipients: number
 }
 
+/** The limits the example runs with unless told otherwise. */
 export const defaultLimits: ChatLimits = {
   maxRecordBytes: 64 * 1024,
   maxBodyBytes: 4096,

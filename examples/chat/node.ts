@@ -57,6 +57,7 @@ export const ChatNodeConfigCodec = t.intersection([
     transactionTimeoutMs: positiveInt,
   }),
 ])
+/** A decoded chat node configuration. */
 export type ChatNodeConfig = t.TypeOf<typeof ChatNodeConfigCodec>
 
 /** A running chat node. */

@@ -7,6 +7,7 @@ import { deferred, settleWithin, untilAborted } from './bounded.js'
 import { type Checkpoint, type ConversationStore, decodeChangelog, Restorer } from './conversations.js'
 import { type ShardClaim, shardAssigner } from './shardAssigner.js'
 
+/** What a restore reads, as whom, and its bounds. */
 export interface RestoreOptions {
   readonly kafka: Kafka
   readonly changelog: string

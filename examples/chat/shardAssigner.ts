@@ -17,6 +17,7 @@ const ClaimCodec = t.type({ token: t.number, instance: t.number })
 /** What each member says in its JoinGroup metadata: who it is, by age. */
 export type ShardClaim = t.TypeOf<typeof ClaimCodec>
 
+/** The protocol name every member of a shard's groups must announce. */
 export const shardAssignerName = 'kdp-chat-shard'
 
 function claimOf(member: GroupMember): ShardClaim | undefined {

@@ -30,22 +30,57 @@ export function chatTopics(prefix = ''): ChatTopics {
 const murmur2 = Partitioners.DefaultPartitioner()
 
 /**
- * The shard (input partition) that owns a conversation: the partition the default (Java-compatible,
- * murmur2) partitioner picks for the conversation key, as the Java client and kcat do.
+ * The shard (input partition) that owns a conversation: the partition the Java client's and
+ * kafkajs's default (murmur2) partitioner picks for the conversation key. librdkafka (kcat) hashes
+ * keys with CRC32 by default: its records land elsewhere and are forwarded (see batch.ts).
  */
 export function homePartition(conversationKey: string, shards: number, topic = ''): number {
-  const partitionMetadata: PartitionMetadata[] = Array.from({ length: shards }, (_, partitionId) => ({
-    partitionErrorCode: 0,
-    partitionId,
-    leader: 0,
-    replicas: [0],
-    isr: [0],
-  }))
   return murmur2({
     topic,
-    partitionMetadata,
+    partitionMetadata: metadataFor(shards),
     message: { key: Buffer.from(conversationKey, 'utf8'), value: null },
   })
+}
+
+const fakeMetadata = new Map<number, PartitionMetadata[]>()
+/** The partitioner only counts partitions: one shared array per count, not one per message. */
+function metadataFor(shards: number): PartitionMetadata[] {
+  let metadata = fakeMetadata.get(shards)
+  if (!metadata) {
+    metadata = Array.from({ length: shards }, (_, partitionId) => ({
+      partitionErrorCode: 0,
+      partitionId,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+    }))
+    fakeMetadata.set(shards, metadata)
+  }
+  return metadata
+}
+
+/**
+ * Polls until every partition of `topics` has a leader. kafkajs's own `waitForLeaders` retries only
+ * LEADER_NOT_AVAILABLE, and a new topic is briefly UNKNOWN_TOPIC_OR_PARTITION too (seen on a
+ * fresh broker: the node died at start).
+ */
+async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last = ''
+  while (Date.now() < deadline) {
+    try {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...topics] })
+      const leaderless = metadata.filter(
+        (t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0),
+      )
+      if (leaderless.length === 0 && metadata.length === topics.length) return
+      last = `no leader yet for ${leaderless.map((t) => t.name).join(', ')}`
+    } catch (error) {
+      last = error instanceof Error ? error.message : String(error)
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`topics not ready after ${timeoutMs} ms: ${last}`)
 }
 
 async function partitionCounts(admin: Admin, topics: readonly string[]): Promise<Map<string, number>> {
@@ -90,7 +125,11 @@ export async function ensureChatTopics(
   const existing = new Set(await admin.listTopics())
   const missing = wanted.filter((w) => !existing.has(w.topic))
   // Several nodes may start at once: "already exists" from a concurrent creator is fine.
-  if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true })
+  if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: false })
+  await waitForLeaders(
+    admin,
+    wanted.map((w) => w.topic),
+  )
   const after = await partitionCounts(admin, coPartitioned)
   const mismatched = coPartitioned.filter((topic) => after.get(topic) !== shards)
   if (mismatched.length > 0) {

