@@ -1,12 +1,13 @@
-// `npm run bench:chat -- [--reps 3] [--messages 60000] [--rate 500] [--latency-seconds 15] [--keep-logs] [--only kdp-1,…]`
+// `npm run bench:chat -- [--reps 3] [--messages 150000] [--rate 500] [--latency-seconds 15] [--keep-logs] [--only kdp-1,…]`
 // The chat example end to end on its own broker: messages/s through 1 and 3 nodes (a backlog
 // produced as fast as possible, until its last output is visible to a read_committed consumer), and
 // input-to-output latency p50/p99 at a fixed rate below capacity. Baseline in the same run: a plain
 // kafkajs consume→produce loop without transactions (baseline.ts) on the same data, as a ratio.
+// Last, back-to-back transactions with kafkajs's default retry and with the example's.
 // Results: bench/results/chat.json.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
@@ -15,6 +16,7 @@ import { chatTopics, ensureChatTopics } from '../../examples/chat/topics.js'
 import { startKafka } from '../../services/kafka.js'
 import { cpuSeconds } from '../coordination/procfs.js'
 import { ratio, summarize } from '../coordination/stats.js'
+import { transactionLoop } from './transactions.js'
 
 const { values } = parseArgs({
   options: {
@@ -23,12 +25,12 @@ const { values } = parseArgs({
     rate: { type: 'string' },
     'latency-seconds': { type: 'string' },
     'keep-logs': { type: 'boolean' },
-    /** Only these scenarios, e.g. `kdp-1,baseline-3` (no summary is written then). */
+    /** Only these parts, e.g. `kdp-1,baseline-3,transactions` (no results file is written then). */
     only: { type: 'string' },
   },
 })
 const reps = Number(values.reps ?? 3)
-const messages = Number(values.messages ?? 60_000)
+const messages = Number(values.messages ?? 150_000)
 const rate = Number(values.rate ?? 500)
 const latencySeconds = Number(values['latency-seconds'] ?? 15)
 const partitions = 6
@@ -274,6 +276,7 @@ async function scenario(kind: Kind, count: number, rep: number) {
 }
 
 const startedAt = new Date().toISOString()
+const loadBefore = loadavg()
 const runs: Awaited<ReturnType<typeof scenario>>[] = []
 try {
   for (let rep = 1; rep <= reps; rep++) {
@@ -288,6 +291,15 @@ try {
   await cleanup()
   throw error
 }
+
+const transactions =
+  values.only && !values.only.split(',').includes('transactions')
+    ? []
+    : [
+        await transactionLoop(kafka, 'default', undefined),
+        await transactionLoop(kafka, 'example', { initialRetryTime: 10, maxRetryTime: 1000, retries: 15 }),
+      ]
+const loadAfter = loadavg()
 
 if (values.only) {
   await cleanup()
@@ -332,7 +344,9 @@ const out = {
     latency: { rate, seconds: latencySeconds },
     historySize: 100,
   },
+  loadAverage: { before: loadBefore, after: loadAfter },
   summary,
+  backToBackTransactions: transactions,
   runs,
 }
 writeFileSync(new URL('../results/chat.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`)

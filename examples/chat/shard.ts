@@ -120,8 +120,9 @@ class ShardRun {
       createPartitioner: Partitioners.DefaultPartitioner,
       // A transaction that starts right after a commit gets CONCURRENT_TRANSACTIONS until the broker
       // has written the previous one's markers (a few ms). kafkajs's first retry waits ~300 ms by
-      // default: measured, back-to-back transactions took 312 ms each, and 28 ms with these retries
-      // (KAFKA-5477 gave the Java client a short backoff for the same reason). About 10 s in all.
+      // default: back-to-back transactions took 257 ms (median) with it, 16 ms with these retries
+      // (bench/chat/transactions.ts; KAFKA-5477 gave the Java client a short backoff for the same
+      // reason). About 10 s of retries in all before the shard gives up and restarts.
       retry: { initialRetryTime: 10, maxRetryTime: 1000, retries: 15 },
     })
     this.#producer = producer
