@@ -28,9 +28,11 @@ export class ChatCluster {
     readonly logDir: string,
   ) {}
 
-  /** Nodes that are running and not frozen. */
+  /** Nodes that are running and not frozen, by id (so that a seeded pick does not depend on start order). */
   get responsive(): ChatTestNode[] {
-    return [...this.nodes.values()].filter((n) => !n.exited && !n.frozen)
+    return [...this.nodes.values()]
+      .filter((n) => !n.exited && !n.frozen)
+      .sort((a, b) => a.id.localeCompare(b.id))
   }
 
   async #spawn(id: string): Promise<{ child: ChildProcess; http: string }> {
