@@ -5,6 +5,7 @@ const suites: Readonly<Record<string, string>> = {
   coordination: 'bench/coordination/run.ts',
   state: 'bench/state/reconfigure.ts',
   archiver: 'bench/archiver/run.ts',
+  chat: 'bench/chat/run.ts',
   services: 'bench/services/brokerStart.ts',
 }
 
