@@ -49,6 +49,8 @@ export function node(nodeId: string, overrides: Partial<ReportedNode> = {}): Rep
     processes: [],
     lag: 0,
     warnings: [],
+    eventLoopDelayMs: 1.5,
+    partitions: [],
     lost: false,
     ...overrides,
   }

@@ -1,5 +1,5 @@
 import * as t from 'io-ts'
-import { described, Integer, NonNegativeInteger, PositiveInteger } from '../../util/codecs.js'
+import { described, Integer, NonNegativeInteger, PositiveInteger, withDefault } from '../../util/codecs.js'
 
 /**
  * What nodes report about themselves, defined once: the decoder of the status topic's records, their
@@ -32,6 +32,35 @@ export const ProcessStatus = described(
 )
 export type ProcessStatus = t.TypeOf<typeof ProcessStatus>
 
+/**
+ * The load of one topic-partition that an archiver on this node owns: what the dashboard draws and
+ * what the scaler decides from. Scaling uses `unreadLag` only, never records that merely wait in an
+ * open file (those are `buffered*`).
+ */
+export const PartitionLoad = described(
+  t.readonly(
+    t.type({
+      topic: t.string,
+      sink: described(t.string, 'The sink id of the archiver.'),
+      partition: NonNegativeInteger,
+      unreadLag: described(NonNegativeInteger, 'Records not read yet: log end offset − read position.'),
+      bufferedRecords: described(NonNegativeInteger, 'Read but not stored yet (open files and uploads).'),
+      bufferedBytes: NonNegativeInteger,
+      committedLag: described(NonNegativeInteger, 'Log end offset − committed offset.'),
+      recordsInPerSec: described(t.number, 'Records read per second over the last status interval.'),
+      bytesInPerSec: t.number,
+      recordsOutPerSec: described(t.number, 'Records stored per second over the last status interval.'),
+      bytesOutPerSec: t.number,
+      uploadLatencyMs: described(
+        t.union([t.number, t.null]),
+        'Median upload time over the last status interval; null when nothing was uploaded.',
+      ),
+    }),
+  ),
+  'The load of one topic-partition an archiver of this node owns.',
+)
+export type PartitionLoad = t.TypeOf<typeof PartitionLoad>
+
 /** What a node publishes about itself every few seconds. */
 export const NodeStatus = t.readonly(
   t.type({
@@ -56,6 +85,12 @@ export const NodeStatus = t.readonly(
     processes: t.readonlyArray(ProcessStatus),
     lag: described(NonNegativeInteger, 'Consumer lag (records) of the archivers this node runs.'),
     warnings: t.readonlyArray(t.string),
+    // Defaults, so that a node of the previous version still decodes during a rolling upgrade.
+    eventLoopDelayMs: withDefault(
+      described(t.number, 'p99 event-loop delay over the last status interval (ms).'),
+      0,
+    ),
+    partitions: withDefault(t.readonlyArray(PartitionLoad), []),
   }),
 )
 export type NodeStatus = t.TypeOf<typeof NodeStatus>

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { isLeft } from 'fp-ts/lib/Either.js'
 import { monotonicMs } from '../../coordination/lease.js'
 import { CompactedView, jsonRecord, type KafkaClient } from '../../kafka/index.js'
 import { fieldErrors, stripUnknown } from '../../util/decode.js'
 import type { Logger } from '../../util/logging.js'
-import { NodeStatus, type ProcessStatus, type ReportedNode } from './status.js'
+import { NodeStatus, type PartitionLoad, type ProcessStatus, type ReportedNode } from './status.js'
 import type { StatusView } from './stores.js'
 
 export const statusTopicSettings = {
@@ -18,6 +19,8 @@ export interface StatusSources {
   processes(): ProcessStatus[]
   lag(): number
   warnings(): string[]
+  /** The load of every topic-partition this node's archivers own (empty when it runs none). */
+  partitions?(): PartitionLoad[]
 }
 
 /** Machine-wide bytes received and sent, from /proc/net/dev (zeros where it does not exist). */
@@ -88,6 +91,7 @@ export class StatusStore implements StatusView {
     await this.client.ensureTopic({ topic: this.topic, ...statusTopicSettings })
     await this.#view.start()
     // Records read at startup count as just received: their age is unknown to this node's clock.
+    this.#loopDelay.enable()
     await this.publish()
     this.#timer = setInterval(() => void this.publish(), this.options.intervalMs)
   }
@@ -114,6 +118,7 @@ export class StatusStore implements StatusView {
   /** Stops publishing and tombstones this node's record (a graceful leave). */
   async stop(): Promise<void> {
     clearInterval(this.#timer)
+    this.#loopDelay.disable()
     await this.#publishing
     try {
       await this.client.produce(this.topic, { key: this.options.nodeId, value: null })
@@ -134,6 +139,9 @@ export class StatusStore implements StatusView {
       }))
       .sort((a, b) => a.nodeId.localeCompare(b.nodeId))
   }
+
+  /** Event-loop delay since the last status (ns histogram, 20 ms resolution). */
+  readonly #loopDelay = monitorEventLoopDelay({ resolution: 20 })
 
   #sample(): NodeStatus {
     const now = monotonicMs()
@@ -159,7 +167,10 @@ export class StatusStore implements StatusView {
       processes: this.options.sources.processes(),
       lag: this.options.sources.lag(),
       warnings: this.options.sources.warnings(),
+      eventLoopDelayMs: Math.round(this.#loopDelay.percentile(99) / 1e4) / 100,
+      partitions: this.options.sources.partitions?.() ?? [],
     }
+    this.#loopDelay.reset()
     this.#lastSample = { at: now, cpu, net }
     return sample
   }

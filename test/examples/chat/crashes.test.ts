@@ -9,7 +9,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest'
 import { BlockCodec, decodeOrThrow, OutputCodec } from '../../../examples/chat/messages.js'
 import { chatTopics, ensureChatTopics } from '../../../examples/chat/topics.js'
 import { eventually, uniqueName } from '../../helpers/names.js'
-import { mulberry32 } from '../../unit/prng.js'
+import { mulberry32 } from '../../helpers/prng.js'
 import { ChatCluster } from './harness/chatCluster.js'
 import { readTopic } from './harness/topicReader.js'
 
