@@ -23,6 +23,8 @@ export interface AssignmentPlan {
   readonly heldBack: readonly number[]
   /** Things that must never happen (a partition live on two members, an undecodable member). */
   readonly alarms: readonly string[]
+  /** Expected oddities worth a warning (a resumed node still stopping what another node now runs). */
+  readonly notices: readonly string[]
   /** The partition count and list fingerprint the group runs by (the majority's). */
   readonly reference: { readonly partitions: number; readonly fingerprint: string } | undefined
   /** The group's handover delay: the largest maxStop + margin reported. */
@@ -96,6 +98,7 @@ function describeMismatch(
  */
 export function planAssignment(leaderPartitions: number, members: readonly PlanMember[]): AssignmentPlan {
   const alarms: string[] = []
+  const notices: string[] = []
   const liveOn = new Map<number, string[]>()
   const latestClaim = new Map<number, Claim>()
   for (const { memberId, report } of members) {
@@ -126,14 +129,18 @@ export function planAssignment(leaderPartitions: number, members: readonly PlanM
       liveHolder.set(p, holders[0]!)
       continue
     }
-    alarms.push(`partition ${p} is live on ${holders.length} members at once: ${holders.join(', ')}`)
     const generations = holders.map((memberId) => {
       const report = claimOf.get(memberId)
       return report?.claims.includes(p) ? report.generation : -Infinity
     })
     const newest = Math.max(...generations)
-    if (newest > -Infinity && generations.filter((g) => g === newest).length === 1)
-      liveHolder.set(p, holders[generations.indexOf(newest)]!)
+    if (newest > -Infinity && generations.filter((g) => g === newest).length === 1) {
+      const keeper = holders[generations.indexOf(newest)]!
+      liveHolder.set(p, keeper)
+      notices.push(
+        `partition ${p} is live on ${holders.length} members (${holders.join(', ')}): it stays with ${keeper}, whose claim is the newest; the others, which lost it (a node resumed after its session expired?), stop it`,
+      )
+    } else alarms.push(`partition ${p} is live on ${holders.length} members at once: ${holders.join(', ')}`)
   }
 
   const candidates = members.flatMap(({ memberId, report }) =>
@@ -253,6 +260,7 @@ export function planAssignment(leaderPartitions: number, members: readonly PlanM
     assignments,
     heldBack: [...new Set(heldBack)].sort((a, b) => a - b),
     alarms,
+    notices,
     reference,
     handoverMs,
   }

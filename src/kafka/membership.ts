@@ -57,6 +57,7 @@ function kdpAssigner(
       const epoch = await decideEpoch(options.groupId, reports, epochs)
       const plan = planAssignment(options.partitions, planMembers)
       for (const alarm of plan.alarms) logger.error('assignment alarm', { alarm, group: options.groupId })
+      for (const notice of plan.notices) logger.warn('assignment notice', { notice, group: options.groupId })
       logger.debug('assignment planned', { group: options.groupId, epoch, plan })
       return plan.assignments.map(({ memberId, partitions, cleanAt, heldBack, mismatch }) => {
         const notes: AssignmentNotes = {

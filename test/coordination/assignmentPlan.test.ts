@@ -4,7 +4,7 @@ import {
   type PlanMember,
   planAssignment,
 } from '../../src/coordination/assignmentPlan.js'
-import type { MemberReport } from '../../src/coordination/memberProtocol.js'
+import { encodeReport, type MemberReport, notesTopics } from '../../src/coordination/memberProtocol.js'
 import { mulberry32, type Random } from '../helpers/prng.js'
 
 /** A report's agreed configuration: `partitions: 0` is filled in with the plan's count by `plan`. */
@@ -138,6 +138,7 @@ describe('planAssignment: examples', () => {
       assignments: [],
       heldBack: [],
       alarms: [],
+      notices: [],
       reference: undefined,
       handoverMs: 0,
     })
@@ -215,7 +216,8 @@ describe('planAssignment: examples', () => {
     expect(partitionsOf(plan, 'zombie')).not.toContain(0)
     expect(plan.heldBack).not.toContain(0)
     expect(plan.assignments.find((a) => a.memberId === 'zombie')?.heldBack).toContain(0)
-    expect(plan.alarms.some((a) => a.includes('partition 0'))).toBe(true)
+    expect(plan.alarms).toEqual([])
+    expect(plan.notices.some((a) => a.includes('partition 0') && a.includes('stays with owner'))).toBe(true)
   })
 
   it('gives nothing to a member whose metadata did not decode, and raises an alarm', () => {
@@ -493,8 +495,9 @@ describe('planAssignment: properties over random groups', () => {
         const to = given.get(p) ?? []
         if (to.length > 0 && (to.length > 1 || to[0] !== allowed))
           out.push(`${p} live on ${holders} but given to ${to} (allowed: ${allowed})`)
-        if (!plan.alarms.some((a) => a.includes(`partition ${p} `) && holders.every((h) => a.includes(h))))
-          out.push(`no alarm for ${p} live on ${holders}`)
+        const said = allowed === undefined ? plan.alarms : plan.notices
+        if (!said.some((a) => a.includes(`partition ${p} `) && holders.every((h) => a.includes(h))))
+          out.push(`no ${allowed === undefined ? 'alarm' : 'notice'} for ${p} live on ${holders}`)
       }
       return out
     })
@@ -515,8 +518,12 @@ describe('planAssignment: properties over random groups', () => {
       }
       const doubles = [...liveHolders(c.members).values()].filter((h) => h.length > 1).length
       const undecodable = c.members.filter((m) => !m.report).length
-      if (plan.alarms.length !== doubles + undecodable)
-        out.push(`${plan.alarms.length} alarms for ${doubles} doubles and ${undecodable} undecodable members`)
+      // A double is an alarm unless one claim is the single newest (a notice then), and the random
+      // cases have no mismatched lists.
+      if (plan.alarms.length + plan.notices.length !== doubles + undecodable)
+        out.push(
+          `${plan.alarms.length} alarms and ${plan.notices.length} notices for ${doubles} doubles and ${undecodable} undecodable members`,
+        )
       return out
     })
     expect(violations).toEqual([])
@@ -702,5 +709,34 @@ describe('planAssignment: properties over random groups', () => {
         )
     }
     expect(violations).toEqual([])
+  })
+})
+
+describe('planAssignment at scale', () => {
+  it("1,000 members on 10,000 partitions: reports and notes stay far below kafkajs's int16 limits", () => {
+    const members: PlanMember[] = []
+    for (let m = 0; m < 1000; m++) {
+      const live: number[] = []
+      for (let p = m; p < 10_000; p += 1000) live.push(p)
+      members.push(
+        member(`m${String(m).padStart(4, '0')}`, { partitions: 10_000, generation: 9, claims: live, live }),
+      )
+    }
+    members.push(member('joiner', { partitions: 10_000 }))
+    const plan = planWith(10_000, members)
+    expect(plan.assignments.reduce((n, a) => n + a.partitions.length, 0) + plan.heldBack.length).toBe(10_000)
+    for (const m of members) expect(encodeReport(m.report!).length).toBeLessThan(2_000)
+    for (const a of plan.assignments) {
+      const topics = notesTopics({
+        v: 2,
+        cleanAt: a.cleanAt,
+        heldBack: [...a.heldBack],
+        epoch: 1,
+        handoverMs: plan.handoverMs,
+        mismatch: a.mismatch,
+      })
+      expect(topics).toHaveLength(1)
+      expect(topics[0]!.length).toBeLessThan(2_000)
+    }
   })
 })
