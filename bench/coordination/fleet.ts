@@ -51,6 +51,13 @@ export class Fleet {
   readonly intervals: Interval[] = []
   /** kafkajs: node → its latest assignment. */
   readonly joins = new Map<string, Join>()
+  /** kafkajs: each assignment a member held, from its join to its next rebalance (or death). */
+  readonly assignments: Array<{
+    node: string
+    partitions: readonly number[]
+    start: number
+    end: number | undefined
+  }> = []
   /** Node timestamp of the latest start, stop or join. */
   lastChangeAt = 0
   /** Controller time when the latest start, stop or join arrived. */
@@ -215,6 +222,16 @@ export class Fleet {
       }
       case 'join':
         this.joins.set(node.id, { partitions: event.partitions, at: event.at })
+        this.#closeAssignment(node.id, event.at)
+        this.assignments.push({
+          node: node.id,
+          partitions: event.partitions,
+          start: event.at,
+          end: undefined,
+        })
+        break
+      case 'rebalancing':
+        this.#closeAssignment(node.id, event.at)
         break
     }
     this.lastChangeAt = Math.max(this.lastChangeAt, event.at)
@@ -227,7 +244,12 @@ export class Fleet {
     const end = node.signalledAt ?? node.exitedAt
     for (const nodes of this.running.values()) nodes.delete(node.id)
     this.#close(node.id, end)
+    this.#closeAssignment(node.id, end)
     this.joins.delete(node.id)
+  }
+
+  #closeAssignment(nodeId: string, at: number): void {
+    for (const a of this.assignments) if (a.node === nodeId && a.end === undefined) a.end = at
   }
 
   #close(nodeId: string, at: number, k?: number): void {

@@ -19,6 +19,7 @@ const consumer = kafka.consumer({
   ...(config.heartbeatIntervalMs === undefined ? {} : { heartbeatInterval: config.heartbeatIntervalMs }),
   ...(config.maxWaitTimeInMs === undefined ? {} : { maxWaitTimeInMs: config.maxWaitTimeInMs }),
 })
+consumer.on(consumer.events.REBALANCING, () => emit({ e: 'rebalancing', node, at: Date.now() }))
 let ready = false
 consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
   const at = Date.now()

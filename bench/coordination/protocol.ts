@@ -42,6 +42,8 @@ export type NodeEvent =
   | { readonly e: 'ready'; readonly node: string; readonly pid: number; readonly at: number }
   | { readonly e: 'start'; readonly node: string; readonly k: number; readonly at: number }
   | { readonly e: 'stop'; readonly node: string; readonly k: number; readonly at: number }
+  /** kafkajs: the member saw a rebalance start and stopped consuming every partition (eager protocol). */
+  | { readonly e: 'rebalancing'; readonly node: string; readonly at: number }
   | {
       readonly e: 'join'
       readonly node: string

@@ -15,11 +15,12 @@ import { type Admin, Kafka, logLevel } from 'kafkajs'
 import { type KafkaCluster, startKafka } from '../../services/kafka.js'
 import { cacheDir, repoRoot } from '../../services/process.js'
 import { Fleet, waitUntil } from './fleet.js'
+import { outageBenchmark } from './outage.js'
 import { cpuSeconds, memoryMiB } from './procfs.js'
 import type { KafkajsMemberConfig, KdpNodeConfig, Timings } from './protocol.js'
 import { ratio, type Summary, summarize } from './stats.js'
 
-const benchmarks = ['handover', 'failover', 'convergence', 'idle'] as const
+const benchmarks = ['handover', 'failover', 'convergence', 'idle', 'outage'] as const
 type Benchmark = (typeof benchmarks)[number]
 
 /** The kdp settings of every benchmark (derived: lease 4,500 ms, handover delay 1,500 ms). */
@@ -546,7 +547,21 @@ async function main(): Promise<void> {
           ? await moveBenchmark(ctx, benchmark)
           : benchmark === 'convergence'
             ? await convergenceBenchmark(ctx)
-            : await idleBenchmark(ctx)
+            : benchmark === 'outage'
+              ? await outageBenchmark(
+                  {
+                    newFleet: (name) => newFleet(ctx, name),
+                    closeFleet,
+                    fresh: (name, partitions) => fresh(ctx, name, partitions),
+                    kdpConfig: (nodeId, names) => kdpConfig(ctx, nodeId, names, 30, 30),
+                    kafkajsConfig: (nodeId, names) => kafkajsConfig(ctx, nodeId, names),
+                    waitUntil,
+                    sessionTimeoutMs: timings.sessionTimeoutMs,
+                    log,
+                  },
+                  Math.min(ctx.reps, 3),
+                )
+              : await idleBenchmark(ctx)
       const record = {
         ...result,
         startedAt,
@@ -576,7 +591,10 @@ async function main(): Promise<void> {
   process.exit(failed ? 1 : 0)
 }
 
-function summaryOf(result: MoveResult | ConvergenceResult | IdleResult): Record<string, unknown> {
+function summaryOf(
+  result: MoveResult | ConvergenceResult | IdleResult | Awaited<ReturnType<typeof outageBenchmark>>,
+): Record<string, unknown> {
+  if (result.benchmark === 'outage') return { summary: result.summary }
   if (result.benchmark === 'idle') {
     const { benchmark: _b, setup: _s, ...rest } = result
     return rest
