@@ -1,5 +1,6 @@
 import type { Admin, Kafka } from 'kafkajs'
 import type { Logger } from '../util/logging.js'
+import { sleep } from '../util/sleep.js'
 import type { TopicSpec } from './types.js'
 
 /** Runs `work` with a connected admin client, disconnected afterwards whatever happens. */
@@ -50,9 +51,27 @@ export function ensureTopic(
       if (created)
         logger.info('created topic', { topic: spec.topic, partitions: spec.partitions, replicationFactor })
     }
-    const metadata = await admin.fetchTopicMetadata({ topics: [spec.topic] })
+    const metadata = await topicMetadata(admin, spec.topic)
     return { partitions: metadata.topics[0]?.partitions.length ?? spec.partitions, created }
   })
+}
+
+/**
+ * Metadata of a topic that was just created, here or by another node at the same moment: brokers
+ * may answer UNKNOWN_TOPIC_OR_PARTITION or LEADER_NOT_AVAILABLE for a short while, so ask again
+ * (up to about 10 s) rather than fail a node's start.
+ */
+async function topicMetadata(admin: Admin, topic: string): ReturnType<Admin['fetchTopicMetadata']> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.fetchTopicMetadata({ topics: [topic] })
+    } catch (error) {
+      const type = (error as { type?: unknown } | null)?.type
+      const young = type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE'
+      if (!young || attempt >= 20) throw error
+      await sleep(500)
+    }
+  }
 }
 
 /** The next offset to be written, per partition (the high watermark). */
