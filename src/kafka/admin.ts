@@ -37,8 +37,10 @@ export function ensureTopic(
     if (!(await admin.listTopics()).includes(spec.topic)) {
       const brokers = (await admin.describeCluster()).brokers.length
       const replicationFactor = spec.replicationFactor ?? Math.min(3, brokers)
+      // kafkajs's own waitForLeaders fails on UNKNOWN_TOPIC_OR_PARTITION while a fresh topic has no
+      // leader yet (it does not retry that one): topicMetadata below waits for the leaders instead.
       created = await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: [
           {
             topic: spec.topic,
@@ -57,20 +59,25 @@ export function ensureTopic(
 }
 
 /**
- * Metadata of a topic that was just created, here or by another node at the same moment: brokers
- * may answer UNKNOWN_TOPIC_OR_PARTITION or LEADER_NOT_AVAILABLE for a short while, so ask again
- * (up to about 10 s) rather than fail a node's start.
+ * Metadata of a topic once every partition has a leader. A topic just created, here or by another
+ * node at the same moment, is answered UNKNOWN_TOPIC_OR_PARTITION or LEADER_NOT_AVAILABLE, or
+ * without leaders, for a short while: ask again (up to about 15 s) rather than fail a node's start.
  */
 async function topicMetadata(admin: Admin, topic: string): ReturnType<Admin['fetchTopicMetadata']> {
   for (let attempt = 1; ; attempt++) {
+    let last: unknown
     try {
-      return await admin.fetchTopicMetadata({ topics: [topic] })
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] })
+      const partitions = metadata.topics[0]?.partitions ?? []
+      if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return metadata
+      last = new Error(`topic '${topic}' has partitions without a leader`)
     } catch (error) {
       const type = (error as { type?: unknown } | null)?.type
-      const young = type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE'
-      if (!young || attempt >= 20) throw error
-      await sleep(500)
+      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw error
+      last = error
     }
+    if (attempt >= 30) throw last
+    await sleep(500)
   }
 }
 
