@@ -149,11 +149,14 @@ export class SliceTable {
     const wasWaiting = slice.state === 'waiting'
     slice.state = 'stopping'
     const instances = [...slice.instances.values()]
+    const began = performance.now()
     const stops = [...instances.map((i) => this.#stopInstance(slice, i)), ...slice.retiring.values()]
     slice.stopped = Promise.all(stops).then(() => {
       this.#slices.delete(partition)
+      // How long its processes took to settle: what maxStopMs must cover, with room to spare.
+      const stopMs = Math.round(performance.now() - began)
       if (!wasWaiting)
-        this.hooks.logger.info('slice stopped', { partition, reason, processes: instances.length })
+        this.hooks.logger.info('slice stopped', { partition, reason, processes: instances.length, stopMs })
       this.hooks.onSliceStopped(partition, reason, !wasWaiting)
     })
     return slice.stopped
