@@ -163,6 +163,7 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
         sources: {
           processes: running,
           lag: () => options.metrics?.lag() ?? 0,
+          partitions: () => options.metrics?.sampleLoads() ?? [],
           warnings: () => masterWarnings,
         },
       },
