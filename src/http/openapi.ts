@@ -118,6 +118,24 @@ export const openApiDocument: Json = {
       'Restart the archivers of a topic',
       'Rewrites the config unchanged: its revision grows, which restarts the archivers.',
     ),
+    '/topics/{topic}/lag': {
+      get: {
+        summary: 'The lag of a topic, per partition and in total',
+        description:
+          'From every node’s last status record (no request to Kafka): unread lag (log end − read position, ' +
+          'what scaling decides from), records read but not stored yet, committed lag, and rates over each ' +
+          'owner’s last status interval. Each sink reads the topic on its own, so `total` sums over sinks; ' +
+          '`sinks` has each one’s sums.',
+        operationId: 'getTopicLag',
+        tags: ['topics'],
+        parameters: [topicParameter],
+        responses: {
+          '200': response('The lag as the owners last reported it.', ref('TopicLag')),
+          '400': errorResponse('InvalidTopic'),
+          '404': response('`not_found`: the topic has no config and no node archives it.', ref('Error')),
+        },
+      },
+    },
     '/nodes': {
       get: {
         summary: 'The nodes of the cluster, as they last reported',

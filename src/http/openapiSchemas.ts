@@ -11,6 +11,7 @@ import { FieldError } from '../util/decode.js'
 import { type Component, componentSchemas, type Json, type JsonSchema } from '../util/jsonSchema.js'
 import { ApiError } from './errors.js'
 import { Health, Placement } from './routes/cluster.js'
+import { LagTotals, PartitionLag, TopicLag } from './routes/lag.js'
 import { TopicEntry } from './routes/topics.js'
 
 /**
@@ -40,6 +41,9 @@ const components = {
   ProcessStatus: output(ProcessStatus),
   Placement: output(Placement),
   Health: output(Health),
+  TopicLag: output(TopicLag),
+  LagTotals: output(LagTotals),
+  PartitionLag: output(PartitionLag),
 } as const
 
 /** The name of a component schema. */

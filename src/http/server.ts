@@ -6,6 +6,7 @@ import { registerBodyParsers } from './bodies.js'
 import { errorHandler, pathOf, sendError } from './errors.js'
 import { openApiDocument } from './openapi.js'
 import { registerClusterRoutes } from './routes/cluster.js'
+import { registerLagRoutes } from './routes/lag.js'
 import { registerTopicRoutes } from './routes/topics.js'
 
 export interface HttpApiOptions {
@@ -80,6 +81,7 @@ export function buildHttpApi(options: HttpApiOptions): FastifyInstance {
   })
 
   registerClusterRoutes(app, { status: options.status, nodeId: options.nodeId })
+  registerLagRoutes(app, { configs: options.configs, status: options.status })
   registerTopicRoutes(app, {
     configs: options.configs,
     guard: writeGuard(options.token),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { PartitionLoad } from '../../src/processes/state/status.js'
 import { TopicConfigFields } from '../../src/processes/state/topicConfig.js'
 import { type Answer, answerChecker } from './documentedAnswers.js'
 import { FakeStatusView, MemoryConfigStore, node, startTestApi, type TestApi } from './fakes.js'
@@ -12,6 +13,7 @@ const expected: Record<string, string[]> = {
   '/topics/{topic}/pause': ['post'],
   '/topics/{topic}/resume': ['post'],
   '/topics/{topic}/restart': ['post'],
+  '/topics/{topic}/lag': ['get'],
   '/nodes': ['get'],
   '/processes': ['get'],
   '/openapi.json': ['get'],
@@ -193,6 +195,9 @@ const tour: Call[] = [
   { method: 'get', path: '/nodes', status: 200 },
   { method: 'get', path: '/processes', status: 200 },
   { method: 'get', path: config, topic: 'tweets', status: 200 },
+  { method: 'get', path: '/topics/{topic}/lag', topic: 'tweets', status: 200 },
+  { method: 'get', path: '/topics/{topic}/lag', topic: 'a*b', status: 400 },
+  { method: 'get', path: '/topics/{topic}/lag', topic: 'nothing', status: 404 },
   { method: 'get', path: config, topic: 'a*b', status: 400 },
   { method: 'get', path: config, topic: 'nothing', status: 404 },
   // A malformed URL never reaches the route: fastify answers it, in our error shape.
@@ -269,6 +274,23 @@ const tour: Call[] = [
   { method: 'delete', path: config, topic: 'tweets', on: 'failing', status: 503 },
 ]
 
+function partitionLoad(topic: string, partition: number): PartitionLoad {
+  return {
+    topic,
+    sink: 'main',
+    partition,
+    unreadLag: 120,
+    bufferedRecords: 40,
+    bufferedBytes: 4000,
+    committedLag: 160,
+    recordsInPerSec: 12.5,
+    bytesInPerSec: 1250,
+    recordsOutPerSec: 10,
+    bytesOutPerSec: 400,
+    uploadLatencyMs: 35.5,
+  }
+}
+
 async function seededApi(options: { failing?: boolean; writesDisabled?: boolean } = {}): Promise<TestApi> {
   const configs = new MemoryConfigStore()
   configs.seed('tweets', { sinks: [{ id: 'main', url: 's3://archive-bucket/tweets' }], parallelism: 2 })
@@ -283,6 +305,7 @@ async function seededApi(options: { failing?: boolean; writesDisabled?: boolean 
         { group: 'kdp-master', key: '0', partition: 0, fencingToken: 2, state: 'starting' },
       ],
       warnings: ['heavy use: cpu'],
+      partitions: [partitionLoad('tweets', 0), { ...partitionLoad('tweets', 1), uploadLatencyMs: null }],
     }),
     node('node-b', { lost: true, processes: [{ ...process, key: 'tweets|main|1', state: 'stopping' }] }),
   ])

@@ -5,6 +5,7 @@ import { ApiError } from '../../src/http/errors.js'
 import { openApiDocument } from '../../src/http/openapi.js'
 import { type SchemaName, schemas } from '../../src/http/openapiSchemas.js'
 import { Health, Placement } from '../../src/http/routes/cluster.js'
+import { LagTotals, PartitionLag, TopicLag } from '../../src/http/routes/lag.js'
 import { TopicEntry } from '../../src/http/routes/topics.js'
 import { ProcessStatus, ReportedNode } from '../../src/processes/state/status.js'
 import {
@@ -42,6 +43,26 @@ const process: ProcessStatus = {
   partition: 2,
   fencingToken: 7,
   state: 'running',
+}
+
+const totals = {
+  unreadLag: 5,
+  bufferedRecords: 2,
+  bufferedBytes: 200,
+  committedLag: 7,
+  recordsInPerSec: 1.5,
+  bytesInPerSec: 150,
+  recordsOutPerSec: 1,
+  bytesOutPerSec: 40,
+}
+const partitionLag = {
+  topic: 'tweets',
+  sink: 'main',
+  partition: 0,
+  ...totals,
+  uploadLatencyMs: null,
+  nodeId: 'a',
+  lost: false,
 }
 
 /** For each component: values its codec decodes, and values it refuses (missing field, bad pattern...). */
@@ -139,6 +160,36 @@ const cases: Array<{ name: SchemaName; codec: t.Any; valid: unknown[]; invalid: 
     invalid: [
       { error: 'teapot', message: 'm' },
       { error: 'invalid_body', message: 'm', fields: [{ path: 'a' }] },
+    ],
+  },
+  {
+    name: 'LagTotals',
+    codec: LagTotals,
+    valid: [totals],
+    invalid: [
+      { ...totals, unreadLag: -1 },
+      { ...totals, committedLag: undefined },
+    ],
+  },
+  {
+    name: 'PartitionLag',
+    codec: PartitionLag,
+    valid: [partitionLag, { ...partitionLag, uploadLatencyMs: 12.5, lost: true }],
+    invalid: [
+      { ...partitionLag, nodeId: undefined },
+      { ...partitionLag, partition: 1.5 },
+    ],
+  },
+  {
+    name: 'TopicLag',
+    codec: TopicLag,
+    valid: [
+      { topic: 'tweets', total: totals, sinks: [{ sink: 'main', ...totals }], partitions: [partitionLag] },
+      { topic: 'quiet', total: totals, sinks: [], partitions: [] },
+    ],
+    invalid: [
+      { topic: 'a b', total: totals, sinks: [], partitions: [] },
+      { topic: 'tweets', total: totals, sinks: [{ ...totals }], partitions: [] },
     ],
   },
   { name: 'FieldError', codec: FieldError, valid: [{ path: '', message: 'm' }], invalid: [{ message: 'm' }] },
