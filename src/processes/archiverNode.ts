@@ -8,7 +8,9 @@ import { withTimeout } from '../util/timeout.js'
 import type { ArchiveMetrics } from './archiver/metrics.js'
 import { type ArchiverFactory, ArchiverSet } from './archiverSet.js'
 import { type HeavyUseThresholds, masterProcess } from './master.js'
+import { createNodeMetrics } from './nodeMetrics.js'
 import { KafkaConfigStore } from './state/configStore.js'
+import { EventFeed } from './state/eventFeed.js'
 import { EventLog } from './state/eventLog.js'
 import { StatusStore } from './state/statusStore.js'
 import type { ProcessStatus } from './state/stores.js'
@@ -26,8 +28,16 @@ export interface ArchiverNodeOptions {
   readonly exclude?: readonly string[]
   /** Sinks written into the config of every newly discovered topic. */
   readonly defaultSinks: readonly SinkSpec[]
-  /** The HTTP API; `false` to serve none. */
-  readonly http?: { readonly host?: string; readonly port?: number; readonly token?: string } | false
+  /** The HTTP API and dashboard; `false` to serve none. */
+  readonly http?:
+    | {
+        readonly host?: string
+        readonly port?: number
+        readonly token?: string
+        /** Origins besides the nodes' own allowed to read cross-origin (a load balancer's). */
+        readonly corsOrigins?: readonly string[]
+      }
+    | false
   readonly archiver: ArchiverFactory
   /** The archivers' counters (the same object given to createArchiverFactory): lag in status records. */
   readonly metrics?: ArchiveMetrics
@@ -153,13 +163,14 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
       )
 
     let http: HttpApi | undefined
+    const statusIntervalMs = options.statusIntervalMs ?? 5000
     const status = new StatusStore(
       client,
       names.status,
       {
         nodeId,
         httpAddress: () => http?.address ?? null,
-        intervalMs: options.statusIntervalMs ?? 5000,
+        intervalMs: statusIntervalMs,
         sources: {
           processes: running,
           lag: () => options.metrics?.lag() ?? 0,
@@ -170,6 +181,16 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
       logger,
     )
     if (options.http !== false) {
+      // Read only once a dashboard or `GET /events` asks; stopped with the node.
+      const feed = new EventFeed(client, names.events, logger)
+      cleanups.push({ what: 'stop reading events', run: () => feed.stop(), boundMs: stopStepBoundMs })
+      const metrics = createNodeMetrics({
+        nodeId,
+        cluster: options.cluster ?? 'kdp',
+        archive: options.metrics,
+        handles: () => handles,
+      })
+      cleanups.push({ what: 'close the metrics registry', run: async () => metrics.close() })
       http = await startHttpApi({
         configs,
         status,
@@ -179,6 +200,11 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
         logger,
         nodeId,
         knownTopics: () => client.listTopics(),
+        events: feed,
+        metrics,
+        cluster: options.cluster ?? 'kdp',
+        statusIntervalMs,
+        ...(options.http?.corsOrigins !== undefined && { corsOrigins: options.http.corsOrigins }),
       })
       const api = http
       cleanups.push({ what: 'close the HTTP API', run: () => api.stop(), boundMs: stopStepBoundMs })
