@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply } from 'fastify'
@@ -35,16 +35,14 @@ const require = createRequire(import.meta.url)
 /** The files the page is made of: `/dashboard/<name>` → where it is on disk. */
 function assetFiles(): Map<string, string> {
   const files = new Map<string, string>()
-  for (const name of [
-    'index.html',
-    'app.js',
-    'connection.js',
-    'view.js',
-    'charts.js',
-    'editor.js',
-    'app.css',
-  ])
-    files.set(name, `${dashboardDir}${name}`)
+  // Every page file of the folder: plain names only, so no request can reach outside it.
+  let names: string[] = []
+  try {
+    names = readdirSync(dashboardDir).filter((name) => /^[a-z]+\.(?:html|js|css)$/.test(name))
+  } catch {
+    // Not installed with the package: the routes answer 404, and the API works on.
+  }
+  for (const name of names) files.set(name, `${dashboardDir}${name}`)
   files.set('vendor/uPlot.iife.min.js', require.resolve('uplot/dist/uPlot.iife.min.js'))
   files.set('vendor/uPlot.min.css', require.resolve('uplot/dist/uPlot.min.css'))
   return files
