@@ -15,7 +15,8 @@ function options(title, series, width) {
     width,
     height: 170,
     cursor: { drag: { x: false, y: false } },
-    legend: { live: true },
+    // The legend names the lines; values at the cursor would only flicker on a ticker.
+    legend: { live: false },
     scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(1, max * 1.1, min)] } },
     axes: [{}, { size: 60 }],
     series: [{}, ...series.map(([label, stroke]) => ({ label, stroke, width: 2, points: { show: false } }))],
