@@ -54,7 +54,9 @@ export function feedEvent(record: LogRecord): FeedEvent | { invalid: string } {
   const details: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(parsed as object))
     if (!Object.hasOwn(EventEnvelope.props, key)) details[key] = value
-  return { offset: record.offset, ...envelope.right, details }
+  // io-ts hands back the input object itself: only the envelope's three fields are taken from it.
+  const { type, nodeId, at } = envelope.right
+  return { offset: record.offset, type, nodeId, at, details }
 }
 
 /** The latest events, as the dashboard and `GET /events` read them. */
