@@ -23,8 +23,34 @@ export function partitionCount(kafka: Kafka, topic: string): Promise<number | un
 }
 
 /**
+ * The partition count of `topic` once every partition has a leader. A topic another node has just
+ * created answers UNKNOWN_TOPIC_OR_PARTITION or has leaderless partitions for a moment, and kafkajs's
+ * own `waitForLeaders` retries only the latter: a fresh cluster's nodes, all starting at once, died
+ * of it (`npm run demo`).
+ */
+async function partitionsOnceReady(admin: Admin, topic: string, timeoutMs = 30_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs
+  let last = ''
+  for (;;) {
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] })
+      const partitions = topics[0]?.partitions ?? []
+      if (partitions.length > 0 && partitions.every((p) => p.leader >= 0)) return partitions.length
+      last = 'a partition has no leader yet'
+    } catch (error) {
+      const type = (error as { type?: unknown }).type
+      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw error
+      last = String(type)
+    }
+    if (Date.now() >= deadline) throw new Error(`topic ${topic} not ready after ${timeoutMs} ms: ${last}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+/**
  * Creates the topic if missing (idempotent, also when another node creates it at the same time) and
- * resolves with its partition count (which may differ from `spec.partitions` if it existed).
+ * resolves with its partition count (which may differ from `spec.partitions` if it existed), once
+ * every partition has a leader.
  */
 export function ensureTopic(
   kafka: Kafka,
@@ -37,7 +63,8 @@ export function ensureTopic(
       const brokers = (await admin.describeCluster()).brokers.length
       const replicationFactor = spec.replicationFactor ?? Math.min(3, brokers)
       created = await admin.createTopics({
-        waitForLeaders: true,
+        // Waited for below, with the retries kafkajs's own wait lacks.
+        waitForLeaders: false,
         topics: [
           {
             topic: spec.topic,
@@ -50,8 +77,7 @@ export function ensureTopic(
       if (created)
         logger.info('created topic', { topic: spec.topic, partitions: spec.partitions, replicationFactor })
     }
-    const metadata = await admin.fetchTopicMetadata({ topics: [spec.topic] })
-    return { partitions: metadata.topics[0]?.partitions.length ?? spec.partitions, created }
+    return { partitions: await partitionsOnceReady(admin, spec.topic), created }
   })
 }
 
