@@ -1,5 +1,6 @@
 import { DistributedProcessing, type ProcessingHandle } from '../coordination/distributedProcessing.js'
 import { supervise } from '../coordination/supervision.js'
+import { epochsTopicOf } from '../coordination/technicalTopic.js'
 import { type HttpApi, startHttpApi } from '../http/server.js'
 import { connectKafka, type KafkaClient, type KafkaSecurity } from '../kafka/index.js'
 import { messageOf } from '../util/errors.js'
@@ -92,6 +93,14 @@ export function clusterNames(cluster: string) {
     technical: `${cluster}-processes`,
     masterGroup: `${cluster}-master`,
     archiverGroup: `${cluster}-archivers`,
+    /** kdp's own topics, never archived: the core's epochs topic too (the demo's master archived it). */
+    internal: [
+      `${cluster}-configs`,
+      `${cluster}-status`,
+      `${cluster}-events`,
+      `${cluster}-processes`,
+      epochsTopicOf(`${cluster}-processes`),
+    ],
   }
 }
 
@@ -222,7 +231,7 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
         events,
         include,
         exclude,
-        internalTopics: new Set([names.configs, names.status, names.events, names.technical]),
+        internalTopics: new Set(names.internal),
         defaultSinks: options.defaultSinks,
         discoveryIntervalMs: options.discoveryIntervalMs ?? 10_000,
         heavyUse: options.heavyUse ?? { cpuPercent: 85, rssBytes: 1.5 * 2 ** 30 },

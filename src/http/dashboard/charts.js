@@ -18,7 +18,11 @@ function options(title, series, width) {
     // The legend names the lines; values at the cursor would only flicker on a ticker.
     legend: { live: false },
     scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(1, max * 1.1, min)] } },
-    axes: [{}, { size: 60 }],
+    // Clock times only: the date is today's, and uPlot's two-line labels overlap at this width.
+    axes: [
+      { values: (_u, splits) => splits.map((s) => new Date(s * 1000).toLocaleTimeString()) },
+      { size: 60 },
+    ],
     series: [{}, ...series.map(([label, stroke]) => ({ label, stroke, width: 2, points: { show: false } }))],
   }
 }
