@@ -1,12 +1,12 @@
 // GET /metrics of a real node (real archivers on the suite's broker), read by a real Prometheus
 // text-format parser: prometheus_client's, from the project venv (services/moto/requirements.txt).
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterEach, describe, expect, inject, it } from 'vitest'
-import { cacheDir } from '../../services/process.js'
+import { cacheDir, repoRoot } from '../../services/process.js'
 import { ArchiveMetrics, createArchiverFactory } from '../../src/processes/archiver/index.js'
 import { type ArchiverNode, startArchiverNode } from '../../src/processes/archiverNode.js'
 import { openSink } from '../../src/sinks/openSink.js'
@@ -187,5 +187,12 @@ describe('GET /metrics', () => {
       expect(value(families, 'kdp_group_lease_losses', { group })).toBe(0)
     }
     expect(families.get('kdp_node_info')!.samples[0]!.labels).toEqual({ node: `${cluster}-n1`, cluster })
+
+    // The Grafana dashboard of docs/ asks only for series a node serves.
+    const served = new Set([...families.values()].flatMap((f) => f.samples.map((s) => s.name)))
+    const grafana = readFileSync(join(repoRoot, 'docs', 'grafana-dashboard.json'), 'utf8')
+    const asked = new Set(grafana.match(/\b(?:kdp|process|nodejs)_[a-z0-9_]+/g) ?? [])
+    expect(asked.size).toBeGreaterThan(10)
+    expect([...asked].filter((name) => !served.has(name))).toEqual([])
   })
 })

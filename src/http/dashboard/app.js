@@ -73,9 +73,12 @@ function showConnection({ state: phase, base, nodeId, detail }) {
 }
 
 const connection = new Connection({
-  onSnapshot(snapshot) {
+  onSnapshot(snapshot, base) {
     state.cluster = snapshot.cluster
     state.serving = snapshot.nodeId
+    // Edits go to the page's own node: say so when that node refuses every write.
+    if (base === location.origin && !snapshot.writable)
+      document.getElementById('token-state').textContent = 'read-only: this node has no API token configured'
     elements.cluster.textContent = snapshot.cluster
     document.title = `kdp ${snapshot.cluster}`
     state.nodes = new Map(snapshot.nodes.map((n) => [n.nodeId, n]))

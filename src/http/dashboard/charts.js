@@ -64,6 +64,13 @@ export class TopicCharts {
     )
   }
 
+  /** Fits both charts into `container` (after the window was resized). */
+  fit(container) {
+    const width = Math.max(280, Math.floor((container.clientWidth || 900) / 2) - 16)
+    this.throughput.setSize({ width, height: 170 })
+    this.lag.setSize({ width, height: 170 })
+  }
+
   /** Redraws both charts from the ticker's points (oldest first). */
   update(points, topic) {
     const x = []

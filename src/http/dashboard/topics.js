@@ -139,6 +139,13 @@ export class TopicPanels {
     this.container = container
     /** @type {Map<string, TopicPanel>} */
     this.panels = new Map()
+    let pending
+    window.addEventListener('resize', () => {
+      clearTimeout(pending)
+      pending = setTimeout(() => {
+        for (const panel of this.panels.values()) panel.charts.fit(panel.root)
+      }, 200)
+    })
   }
 
   /** Brings the panels in line with the configs and the ticker: one per topic, sorted. */
