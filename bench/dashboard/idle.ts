@@ -93,7 +93,10 @@ function openStreams(address: string, count: number) {
       })
     }),
   )
-  return { close: () => requests.forEach((r) => r.destroy()), events: () => events }
+  const close = (): void => {
+    for (const request of requests) request.destroy()
+  }
+  return { close, events: () => events }
 }
 
 /** CPU % of one core used by `pid` over `ms`. */
