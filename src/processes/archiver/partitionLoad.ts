@@ -16,7 +16,7 @@ export class PartitionCounters {
   committed = -1
   /** The high watermark of the partition's latest fetched batch. */
   highWatermark = -1
-  /** Read but not stored yet: in open files and in uploads under way (raw record bytes). */
+  /** Read but not stored yet: in open files and in uploads under way (bytes as written in the file, before compression). */
   bufferedRecords = 0
   bufferedBytes = 0
   /** Monotonic, for rates: records and value bytes read; records and object bytes stored. */
