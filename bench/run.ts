@@ -6,6 +6,7 @@ const suites: Readonly<Record<string, string>> = {
   state: 'bench/state/reconfigure.ts',
   archiver: 'bench/archiver/run.ts',
   chat: 'bench/chat/run.ts',
+  dashboard: 'bench/dashboard/idle.ts',
   services: 'bench/services/brokerStart.ts',
 }
 

@@ -78,6 +78,9 @@ function spawnNode(id: string, brokers: string, logsDir: string): DemoNode {
       '0',
       '--node-id',
       id,
+      // A livelier dashboard than the default 5 s.
+      '--status-interval',
+      '2s',
       '--no-progress',
     ],
     {
@@ -267,6 +270,7 @@ async function supervise(): Promise<void> {
     const first = nodes[0]?.address ?? ''
     say('')
     say('kdp demo is running')
+    say(`  dashboard          ${first}/   (every node serves it; open it and kill a node)`)
     say(`  Kafka broker       ${brokers}`)
     for (const n of nodes) say(`  ${n.id.padEnd(18)} ${n.address}   (HTTP API of this node)`)
     say(`  load generator     ${rate} fake tweets/s to topic '${topic}' (${partitions} partitions)`)
@@ -280,9 +284,12 @@ async function supervise(): Promise<void> {
     say(`  curl ${first}/health`)
     say(`  curl ${first}/nodes`)
     say(`  curl ${first}/processes`)
+    say(`  curl ${first}/topics/${topic}/lag`)
+    say(`  curl ${first}/metrics`)
     say(`  curl ${first}/topics/${topic}/config`)
     say(`  curl -X POST -H 'authorization: Bearer ${token}' ${first}/topics/${topic}/pause`)
     say(`  find ${archiveDir} -type f | head`)
+    say(`  kill -9 <pid of a node> (see ${first}/nodes) and watch the dashboard move its work`)
     say('')
     say('Press Ctrl-C to stop everything (the nodes first, the broker last).')
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real services the tests and the demo run against, into the git-ignored .cache/:
 #   .cache/kafka/libs  Apache Kafka broker jars from Maven Central (via services/kafka/pom.xml)
-#   .cache/venv        a project-local Python virtual environment with moto (services/moto/requirements.txt)
+#   .cache/venv        a project-local Python virtual environment with moto and the test helpers of
+#                      services/moto/requirements.txt (prometheus_client's text-format parser)
 # Idempotent: each part is redone only when its input file changed (a stamp holds its hash).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,11 +38,18 @@ fi
 
 req="$root/services/moto/requirements.txt"
 req_hash=$(sha256sum "$req" | cut -d' ' -f1)
-if ! stamp_ok "$cache/venv/.stamp" "$req_hash"; then
-  echo "kdp services: installing moto into .cache/venv (first run only)..."
-  rm -rf "$cache/venv"
-  python3 -m venv "$cache/venv"
+# The venv may be shared by several checkouts (git worktrees whose .cache is one folder), each with
+# its own requirements: it is only ever added to, never deleted for a stamp that differs, so that one
+# checkout never takes away what another one's tests are using. `.stamp` is the older scripts' stamp
+# and is left as it is, for them.
+if ! stamp_ok "$cache/venv/.stamp-requirements" "$req_hash"; then
+  if [ ! -x "$cache/venv/bin/pip" ]; then
+    echo "kdp services: creating .cache/venv (first run only)..."
+    rm -rf "$cache/venv"
+    python3 -m venv "$cache/venv"
+  fi
+  echo "kdp services: installing services/moto/requirements.txt into .cache/venv..."
   "$cache/venv/bin/pip" install -q --disable-pip-version-check -r "$req"
-  echo "$req_hash" > "$cache/venv/.stamp"
+  echo "$req_hash" > "$cache/venv/.stamp-requirements"
 fi
 echo "kdp services: installed (Kafka jars in .cache/kafka/libs, moto in .cache/venv)"

@@ -16,6 +16,7 @@ export type {
   ProcessSource,
   RunningProcess,
 } from './coordination/process.js'
+export type { GroupCounters } from './coordination/processGroup.js'
 export { ProcessSet, partitionOfKey, stableHash } from './coordination/processSet.js'
 export type { DistributedProcessingSettings } from './coordination/settings.js'
 export { backoffDelay, type SuperviseOptions, supervise } from './coordination/supervision.js'

@@ -126,8 +126,10 @@ async function run(options: ArchiverCliOptions): Promise<void> {
       http: {
         host: options.httpHost,
         port: options.httpPort,
+        corsOrigins: options.httpCorsOrigins,
         ...(options.token !== undefined && { token: options.token.reveal() }),
       },
+      statusIntervalMs: options.statusIntervalMs,
       archiver,
       metrics,
       logger,

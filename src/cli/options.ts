@@ -18,6 +18,7 @@ import {
   fromText,
   integerText,
   isHost,
+  parseDuration,
   parseRegexList,
   parseSize,
   resolveSinkUrl,
@@ -38,6 +39,10 @@ export interface ArchiverCliOptions {
   readonly exclude: readonly string[]
   readonly httpPort: number
   readonly httpHost: string
+  /** Origins besides the cluster's nodes allowed to read the API cross-origin (a load balancer's). */
+  readonly httpCorsOrigins: readonly string[]
+  /** How often the node publishes its status (and the dashboard's ticker moves). */
+  readonly statusIntervalMs: number
   /** Bearer token for writes to the HTTP API; undefined: writes are refused. */
   readonly token: Secret | undefined
   readonly cluster: string
@@ -105,6 +110,26 @@ export const archiverFlags: readonly FlagSpec[] = [
     placeholder: '<host>',
     defaultText: '127.0.0.1',
     description: 'Interface the HTTP API binds to; 0.0.0.0 serves every interface.',
+  },
+  {
+    name: 'http-cors-origin',
+    file: 'http.corsOrigins',
+    env: 'KDP_HTTP_CORS_ORIGINS',
+    kind: 'list',
+    placeholder: '<origin,...>',
+    defaultText: "the cluster's nodes",
+    description:
+      'Origins (http(s)://host[:port]) besides the nodes themselves whose pages may read this API and its dashboard stream across origins, such as a load balancer in front of the nodes. Reads only.',
+  },
+  {
+    name: 'status-interval',
+    file: 'statusInterval',
+    env: 'KDP_STATUS_INTERVAL',
+    kind: 'string',
+    placeholder: '<duration>',
+    defaultText: '5s',
+    description:
+      'How often the node publishes its status (load, lag, processes); the dashboard moves at this pace and shows a node lost after 3 silent intervals. 200ms to 1m.',
   },
   {
     name: 'token',
@@ -246,6 +271,38 @@ const ArchiverFlags = (cwd: string) =>
       (s) => (isHost(s.trim()) ? { ok: s.trim() } : { reason: 'expected a host name or an IP address' }),
       { fallback: '127.0.0.1' },
     ),
+    'http-cors-origin': fromList<string[]>(
+      'Origins',
+      (items) => {
+        const origins: string[] = []
+        for (const item of items) {
+          let url: URL | undefined
+          try {
+            url = new URL(item)
+          } catch {
+            // Reported below.
+          }
+          if (!url || !['http:', 'https:'].includes(url.protocol) || url.origin !== item.replace(/\/$/, ''))
+            return {
+              reason: `expected origins such as https://lb.example.com:8443, not ${JSON.stringify(item)}`,
+            }
+          origins.push(url.origin)
+        }
+        return { ok: origins }
+      },
+      { fallback: [] },
+    ),
+    'status-interval': fromText<number>(
+      'Duration',
+      (s) => {
+        const parsed = parseDuration(s)
+        if (!('ok' in parsed)) return parsed
+        return parsed.ok >= 200 && parsed.ok <= 60_000
+          ? parsed
+          : { reason: 'expected a duration from 200ms to 1m' }
+      },
+      { fallback: 5000 },
+    ),
     token: fromText<Secret | undefined>(
       'Token',
       (s) =>
@@ -307,6 +364,8 @@ export function parseCli(
     exclude: v.exclude,
     httpPort: v['http-port'],
     httpHost: v['http-host'],
+    httpCorsOrigins: v['http-cors-origin'],
+    statusIntervalMs: v['status-interval'],
     token: v.token,
     cluster: v.cluster,
     nodeId: v['node-id'],

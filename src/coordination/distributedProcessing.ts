@@ -3,7 +3,7 @@ import type { KafkaClient } from '../kafka/types.js'
 import { createLogger, type Logger } from '../util/logging.js'
 import { SharedPromise } from '../util/sharedPromise.js'
 import type { Process, ProcessFailure, ProcessSource, RunningProcess } from './process.js'
-import { ProcessGroup } from './processGroup.js'
+import { type GroupCounters, ProcessGroup } from './processGroup.js'
 import { dynamicProcesses, staticProcesses } from './processSet.js'
 import { type DistributedProcessingSettings, type ResolvedSettings, resolveSettings } from './settings.js'
 import { ensureTechnicalTopic } from './technicalTopic.js'
@@ -47,6 +47,8 @@ export interface ProcessingHandle {
   running(): RunningProcess[]
   /** Partitions of the technical topic assigned to this node in its current generation. */
   assignedPartitions(): number[]
+  /** Rebalances, lease renewals and lease losses of this node's membership so far (for monitoring). */
+  counters(): GroupCounters
 }
 
 /**
@@ -185,6 +187,10 @@ class GroupHandle implements ProcessingHandle {
 
   assignedPartitions(): number[] {
     return this.group.assigned()
+  }
+
+  counters(): GroupCounters {
+    return this.group.counters()
   }
 
   /** The membership failed for good: stop, and fail `done` with `error`. */

@@ -19,6 +19,16 @@ export interface KeyedProcesses {
   readonly fingerprint: string
 }
 
+/** What one group membership went through on this node, for monitoring; counts only grow. */
+export interface GroupCounters {
+  /** Assignments received: every rebalance round this member completed, the first join included. */
+  readonly rebalances: number
+  /** Lease renewals: successful heartbeats and joins. */
+  readonly leaseRenewals: number
+  /** Times the lease ended without a renewal (coordinator unreachable, session lost, fatal error). */
+  readonly leaseLosses: number
+}
+
 interface Owned {
   /** Fencing token: (epoch, generation) of the round in which this node acquired the partition. */
   readonly token: number
@@ -67,6 +77,9 @@ export class ProcessGroup implements MembershipListener {
   #leaseTimer: NodeJS.Timeout | undefined
   #startTimers = new Map<number, NodeJS.Timeout>()
   #unsubscribe: (() => void) | undefined
+  readonly #counters = { rebalances: 0, leaseRenewals: 0, leaseLosses: 0 }
+  /** A valid lease was held since the last renewal: its end without a renewal is a loss. */
+  #leaseHeld = false
 
   constructor(private readonly options: ProcessGroupOptions) {
     const s = options.settings
@@ -131,6 +144,10 @@ export class ProcessGroup implements MembershipListener {
     return [...this.#owned.keys()].sort((a, b) => a - b)
   }
 
+  counters(): GroupCounters {
+    return { ...this.#counters }
+  }
+
   get generation(): number {
     return this.#generation
   }
@@ -141,6 +158,8 @@ export class ProcessGroup implements MembershipListener {
     const wasValid = this.#lease.valid()
     if (kind === 'stable') this.#lease.renew(sentAt)
     else this.#lease.renewInRebalance(sentAt)
+    this.#counters.leaseRenewals++
+    this.#leaseHeld ||= this.#lease.valid()
     this.#logger.debug('lease renewal', { kind, sentAt, deadline: this.#lease.deadline })
     this.#armLeaseTimer()
     if (!wasValid && this.#lease.valid()) {
@@ -156,6 +175,7 @@ export class ProcessGroup implements MembershipListener {
       this.#logger.warn('group membership lost; stopping every slice', { reason })
     }
     this.#reportedLive = undefined
+    this.#leaseEnded()
     this.#lease.revoke()
     this.#reconcile()
   }
@@ -170,6 +190,7 @@ export class ProcessGroup implements MembershipListener {
 
   onAssignment(assignment: Assignment): void {
     const now = monotonicMs()
+    this.#counters.rebalances++
     this.#reportedLive = undefined
     if (this.#memberId !== undefined && assignment.memberId !== this.#memberId) {
       // We were out of the group in between: whatever we still run is suspect.
@@ -331,10 +352,17 @@ export class ProcessGroup implements MembershipListener {
             leaseMs: this.#settings.leaseMs,
           })
         }
+        if (!this.#lease.valid()) this.#leaseEnded()
         this.#reconcile()
       },
       Math.max(0, Math.ceil(remaining) + 1),
     )
+  }
+
+  /** Counts a lease that ran out or was revoked while held, unless this node is leaving. */
+  #leaseEnded(): void {
+    if (this.#leaseHeld && !this.#leaving) this.#counters.leaseLosses++
+    this.#leaseHeld = false
   }
 
   #publishToGuard(): void {

@@ -118,6 +118,24 @@ export const openApiDocument: Json = {
       'Restart the archivers of a topic',
       'Rewrites the config unchanged: its revision grows, which restarts the archivers.',
     ),
+    '/topics/{topic}/lag': {
+      get: {
+        summary: 'The lag of a topic, per partition and in total',
+        description:
+          'From every node’s last status record (no request to Kafka): unread lag (log end − read position, ' +
+          'what scaling decides from), records read but not stored yet, committed lag, and rates over each ' +
+          'owner’s last status interval. Each sink reads the topic on its own, so `total` sums over sinks; ' +
+          '`sinks` has each one’s sums.',
+        operationId: 'getTopicLag',
+        tags: ['topics'],
+        parameters: [topicParameter],
+        responses: {
+          '200': response('The lag as the owners last reported it.', ref('TopicLag')),
+          '400': errorResponse('InvalidTopic'),
+          '404': response('`not_found`: the topic has no config and no node archives it.', ref('Error')),
+        },
+      },
+    },
     '/nodes': {
       get: {
         summary: 'The nodes of the cluster, as they last reported',
@@ -135,6 +153,76 @@ export const openApiDocument: Json = {
         tags: ['cluster'],
         responses: {
           '200': response('One entry per process instance.', { type: 'array', items: ref('Placement') }),
+        },
+      },
+    },
+    '/events': {
+      get: {
+        summary: 'The latest events of the cluster',
+        description:
+          'Config changes, discovered topics, process failures, heavy-use warnings, scaling decisions: the ' +
+          'last 200 of the events topic, oldest first. The node starts reading the topic on the first ask.',
+        operationId: 'listEvents',
+        tags: ['cluster'],
+        responses: {
+          '200': response('Oldest first.', { type: 'array', items: ref('FeedEvent') }),
+          '503': {
+            description: '`unavailable`: the events topic cannot be read now (Kafka unreachable); retry.',
+            headers: { 'Retry-After': { schema: { type: 'integer' } } },
+            content: json(ref('Error')),
+          },
+        },
+      },
+    },
+    '/stream': {
+      get: {
+        summary: 'Live changes for the dashboard (server-sent events)',
+        description:
+          'A `text/event-stream` that never ends by itself: first a `snapshot`, then only changes — `node` ' +
+          '(a node’s new status, or its going lost), `node-removed`, `config`, `event`, and a `tick` (the ' +
+          'ticker point) every status interval, which also tells a page the node still answers. Every ' +
+          "event's `data` is one JSON value; `x-sse-events` gives each one's schema. Readable cross-origin " +
+          'from the pages of the other nodes of the cluster (CORS, reads only).',
+        operationId: 'stream',
+        tags: ['cluster'],
+        responses: {
+          '200': {
+            description: 'The stream.',
+            content: {
+              'text/event-stream': {
+                schema: { type: 'string' },
+                'x-sse-events': {
+                  snapshot: ref('StreamSnapshot'),
+                  node: ref('NodeStatus'),
+                  'node-removed': ref('NodeRemoved'),
+                  config: ref('ConfigChange'),
+                  event: ref('FeedEvent'),
+                  tick: ref('HistoryPoint'),
+                },
+              },
+            },
+          },
+          '503': {
+            description: '`unavailable`: this node has as many streams open as it serves; try another node.',
+            headers: { 'Retry-After': { schema: { type: 'integer' } } },
+            content: json(ref('Error')),
+          },
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics of this node',
+        description:
+          'The text exposition format: archive counters, upload times, lag per owned topic-partition, ' +
+          'rebalances and leases per process group, processes running, and the Node.js process metrics.',
+        operationId: 'metrics',
+        tags: ['meta'],
+        responses: {
+          '200': {
+            description: 'Prometheus text format 0.0.4.',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
         },
       },
     },

@@ -1,3 +1,4 @@
+import { FeedEvent } from '../processes/state/eventFeed.js'
 import { ProcessStatus, ReportedNode } from '../processes/state/status.js'
 import {
   KafkaTopicName,
@@ -10,7 +11,9 @@ import {
 import { FieldError } from '../util/decode.js'
 import { type Component, componentSchemas, type Json, type JsonSchema } from '../util/jsonSchema.js'
 import { ApiError } from './errors.js'
+import { ConfigChange, HistoryPoint, NodeRemoved, StreamSnapshot } from './live/shapes.js'
 import { Health, Placement } from './routes/cluster.js'
+import { LagTotals, PartitionLag, TopicLag } from './routes/lag.js'
 import { TopicEntry } from './routes/topics.js'
 
 /**
@@ -40,6 +43,14 @@ const components = {
   ProcessStatus: output(ProcessStatus),
   Placement: output(Placement),
   Health: output(Health),
+  TopicLag: output(TopicLag),
+  LagTotals: output(LagTotals),
+  PartitionLag: output(PartitionLag),
+  FeedEvent: output(FeedEvent),
+  StreamSnapshot: output(StreamSnapshot),
+  HistoryPoint: output(HistoryPoint),
+  ConfigChange: output(ConfigChange),
+  NodeRemoved: output(NodeRemoved),
 } as const
 
 /** The name of a component schema. */

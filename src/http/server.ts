@@ -1,11 +1,19 @@
 import Fastify, { type FastifyInstance } from 'fastify'
+import type { MetricsText } from '../processes/nodeMetrics.js'
+import type { EventView } from '../processes/state/eventFeed.js'
 import type { ConfigStore, StatusView } from '../processes/state/stores.js'
 import type { Logger } from '../util/logging.js'
 import { writeGuard } from './auth.js'
 import { registerBodyParsers } from './bodies.js'
+import { registerCors } from './cors.js'
 import { errorHandler, pathOf, sendError } from './errors.js'
+import { LiveHub } from './live/hub.js'
 import { openApiDocument } from './openapi.js'
 import { registerClusterRoutes } from './routes/cluster.js'
+import { registerDashboardRoutes } from './routes/dashboard.js'
+import { registerLagRoutes } from './routes/lag.js'
+import { registerLiveRoutes } from './routes/live.js'
+import { registerMetricsRoute } from './routes/metrics.js'
 import { registerTopicRoutes } from './routes/topics.js'
 
 export interface HttpApiOptions {
@@ -23,6 +31,20 @@ export interface HttpApiOptions {
   readonly knownTopics?: () => Promise<string[]>
   /** How long `GET /topics` waits for `knownTopics` before listing configured topics only (5 000). */
   readonly knownTopicsTimeoutMs?: number
+  /** The events topic, for the dashboard and `GET /events` (none: no events shown). */
+  readonly events?: EventView
+  /** The node's Prometheus metrics, served at `GET /metrics` (none: no such route). */
+  readonly metrics?: MetricsText
+  /** The cluster name (`kdp`): the dashboard finds the master and the scaler by their group names. */
+  readonly cluster?: string
+  /** How often nodes publish their status (5 000): the dashboard's ticker moves at this pace. */
+  readonly statusIntervalMs?: number
+  /** Ticker history kept for pages that open later (300 000: five minutes). */
+  readonly historyMs?: number
+  /** Dashboard streams open at once at the most (100). */
+  readonly maxStreams?: number
+  /** Origins besides the cluster's nodes allowed to read cross-origin (a load balancer's). */
+  readonly corsOrigins?: readonly string[]
 }
 
 export interface HttpApi {
@@ -57,6 +79,35 @@ export function buildHttpApi(options: HttpApiOptions): FastifyInstance {
       sendError(reply, 400, { error: 'bad_request', message: `${request.method} ${error.message}` }),
   })
 
+  let ownAddress: string | undefined
+  app.addHook('onReady', async () => {
+    const bound = app.server.address()
+    if (bound !== null && typeof bound !== 'string')
+      ownAddress = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`
+  })
+  const cors = {
+    status: options.status,
+    ownAddress: () => ownAddress,
+    ...(options.corsOrigins !== undefined && { extraOrigins: options.corsOrigins }),
+  }
+  registerCors(app, cors)
+  const hub = new LiveHub({
+    nodeId: options.nodeId,
+    cluster: options.cluster ?? 'kdp',
+    writable: options.token !== undefined && options.token !== '',
+    status: options.status,
+    configs: options.configs,
+    ...(options.events !== undefined && { events: options.events }),
+    statusIntervalMs: options.statusIntervalMs ?? 5000,
+    historyMs: options.historyMs ?? 300_000,
+    maxClients: options.maxStreams ?? 100,
+    logger,
+  })
+  // The hub's timer runs while the server listens; its streams end before the server closes, or
+  // the close would wait for them.
+  app.addHook('onReady', async () => hub.start())
+  app.addHook('preClose', async () => hub.stop())
+
   registerBodyParsers(app)
   app.setErrorHandler(errorHandler(logger, bodyLimit))
   app.setNotFoundHandler((request, reply) =>
@@ -80,6 +131,7 @@ export function buildHttpApi(options: HttpApiOptions): FastifyInstance {
   })
 
   registerClusterRoutes(app, { status: options.status, nodeId: options.nodeId })
+  registerLagRoutes(app, { configs: options.configs, status: options.status })
   registerTopicRoutes(app, {
     configs: options.configs,
     guard: writeGuard(options.token),
@@ -89,6 +141,9 @@ export function buildHttpApi(options: HttpApiOptions): FastifyInstance {
       ? { knownTopicsTimeoutMs: options.knownTopicsTimeoutMs }
       : {}),
   })
+  registerLiveRoutes(app, { hub, events: options.events, cors, logger })
+  if (options.metrics) registerMetricsRoute(app, options.metrics)
+  registerDashboardRoutes(app, { logger })
   app.get('/openapi.json', async () => openApiDocument)
   return app
 }

@@ -25,7 +25,8 @@ export function partitionCount(kafka: Kafka, topic: string): Promise<number | un
 
 /**
  * Creates the topic if missing (idempotent, also when another node creates it at the same time) and
- * resolves with its partition count (which may differ from `spec.partitions` if it existed).
+ * resolves with its partition count (which may differ from `spec.partitions` if it existed), once
+ * every partition has a leader.
  */
 export function ensureTopic(
   kafka: Kafka,

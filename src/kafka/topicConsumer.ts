@@ -54,10 +54,12 @@ export function kafkajsTopicConsumer(kafka: Kafka, groupId: string, topic: strin
           headers: m.headers ?? {},
           timestamp: Number(m.timestamp),
         }))
-        await handlers.onBatch(batch.partition, records, {
-          heartbeat,
-          stillOwned: () => isRunning() && !isStale(),
-        })
+        await handlers.onBatch(
+          batch.partition,
+          records,
+          { heartbeat, stillOwned: () => isRunning() && !isStale() },
+          { highWatermark: Number(batch.highWatermark) },
+        )
         // Buffered is "consumed" for the fetch position; the commit comes only after the upload.
         const last = batch.messages.at(-1)
         if (last && isRunning() && !isStale()) resolveOffset(last.offset)

@@ -52,6 +52,15 @@ export interface BatchControl {
   stillOwned(): boolean
 }
 
+/** What the broker said about a partition when it answered the fetch of a batch. */
+export interface BatchInfo {
+  /**
+   * The partition's high watermark (the offset the next record will get) at the fetch: with the
+   * batch's offsets it gives the unread lag without an extra admin request.
+   */
+  readonly highWatermark: number
+}
+
 /**
  * One consumer-group member on one topic with manual commits: batches in offset order per
  * partition, one at a time.
@@ -59,7 +68,12 @@ export interface BatchControl {
 export interface TopicConsumer {
   /** Joins the group and feeds batches. A new group starts at the beginning of the topic. */
   start(handlers: {
-    onBatch(partition: number, records: readonly ConsumedRecord[], control: BatchControl): Promise<void>
+    onBatch(
+      partition: number,
+      records: readonly ConsumedRecord[],
+      control: BatchControl,
+      info: BatchInfo,
+    ): Promise<void>
     /** After every rebalance, with the partitions this member now has. */
     onAssignment(partitions: readonly number[]): void
   }): Promise<void>

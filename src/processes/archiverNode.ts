@@ -1,5 +1,6 @@
 import { DistributedProcessing, type ProcessingHandle } from '../coordination/distributedProcessing.js'
 import { supervise } from '../coordination/supervision.js'
+import { epochsTopicOf } from '../coordination/technicalTopic.js'
 import { type HttpApi, startHttpApi } from '../http/server.js'
 import { connectKafka, type KafkaClient, type KafkaSecurity } from '../kafka/index.js'
 import { messageOf } from '../util/errors.js'
@@ -8,7 +9,9 @@ import { withTimeout } from '../util/timeout.js'
 import type { ArchiveMetrics } from './archiver/metrics.js'
 import { type ArchiverFactory, ArchiverSet } from './archiverSet.js'
 import { type HeavyUseThresholds, masterProcess } from './master.js'
+import { createNodeMetrics } from './nodeMetrics.js'
 import { KafkaConfigStore } from './state/configStore.js'
+import { EventFeed } from './state/eventFeed.js'
 import { EventLog } from './state/eventLog.js'
 import { StatusStore } from './state/statusStore.js'
 import type { ProcessStatus } from './state/stores.js'
@@ -26,8 +29,16 @@ export interface ArchiverNodeOptions {
   readonly exclude?: readonly string[]
   /** Sinks written into the config of every newly discovered topic. */
   readonly defaultSinks: readonly SinkSpec[]
-  /** The HTTP API; `false` to serve none. */
-  readonly http?: { readonly host?: string; readonly port?: number; readonly token?: string } | false
+  /** The HTTP API and dashboard; `false` to serve none. */
+  readonly http?:
+    | {
+        readonly host?: string
+        readonly port?: number
+        readonly token?: string
+        /** Origins besides the nodes' own allowed to read cross-origin (a load balancer's). */
+        readonly corsOrigins?: readonly string[]
+      }
+    | false
   readonly archiver: ArchiverFactory
   /** The archivers' counters (the same object given to createArchiverFactory): lag in status records. */
   readonly metrics?: ArchiveMetrics
@@ -82,6 +93,14 @@ export function clusterNames(cluster: string) {
     technical: `${cluster}-processes`,
     masterGroup: `${cluster}-master`,
     archiverGroup: `${cluster}-archivers`,
+    /** kdp's own topics, never archived: the core's epochs topic too (the demo's master archived it). */
+    internal: [
+      `${cluster}-configs`,
+      `${cluster}-status`,
+      `${cluster}-events`,
+      `${cluster}-processes`,
+      epochsTopicOf(`${cluster}-processes`),
+    ],
   }
 }
 
@@ -153,22 +172,34 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
       )
 
     let http: HttpApi | undefined
+    const statusIntervalMs = options.statusIntervalMs ?? 5000
     const status = new StatusStore(
       client,
       names.status,
       {
         nodeId,
         httpAddress: () => http?.address ?? null,
-        intervalMs: options.statusIntervalMs ?? 5000,
+        intervalMs: statusIntervalMs,
         sources: {
           processes: running,
           lag: () => options.metrics?.lag() ?? 0,
+          partitions: () => options.metrics?.sampleLoads() ?? [],
           warnings: () => masterWarnings,
         },
       },
       logger,
     )
     if (options.http !== false) {
+      // Read only once a dashboard or `GET /events` asks; stopped with the node.
+      const feed = new EventFeed(client, names.events, logger)
+      cleanups.push({ what: 'stop reading events', run: () => feed.stop(), boundMs: stopStepBoundMs })
+      const metrics = createNodeMetrics({
+        nodeId,
+        cluster: options.cluster ?? 'kdp',
+        archive: options.metrics,
+        handles: () => handles,
+      })
+      cleanups.push({ what: 'close the metrics registry', run: async () => metrics.close() })
       http = await startHttpApi({
         configs,
         status,
@@ -178,6 +209,11 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
         logger,
         nodeId,
         knownTopics: () => client.listTopics(),
+        events: feed,
+        metrics,
+        cluster: options.cluster ?? 'kdp',
+        statusIntervalMs,
+        ...(options.http?.corsOrigins !== undefined && { corsOrigins: options.http.corsOrigins }),
       })
       const api = http
       cleanups.push({ what: 'close the HTTP API', run: () => api.stop(), boundMs: stopStepBoundMs })
@@ -195,7 +231,7 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
         events,
         include,
         exclude,
-        internalTopics: new Set([names.configs, names.status, names.events, names.technical]),
+        internalTopics: new Set(names.internal),
         defaultSinks: options.defaultSinks,
         discoveryIntervalMs: options.discoveryIntervalMs ?? 10_000,
         heavyUse: options.heavyUse ?? { cpuPercent: 85, rssBytes: 1.5 * 2 ** 30 },

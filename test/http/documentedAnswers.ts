@@ -58,9 +58,16 @@ export function answerChecker(document: unknown): (answer: Answer) => string[] {
     if (!isDoc(response)) return [`${where}: the document lists no such response`]
     const content = isDoc(response.content) ? response.content : undefined
     if (content === undefined) return answer.body === '' ? [] : [`${where}: a body where none is documented`]
-    if (!isDoc(content['application/json'])) return [`${where}: no application/json content documented`]
-    if (!answer.contentType?.startsWith('application/json'))
-      return [`${where}: answered ${answer.contentType ?? 'no content type'}, documented application/json`]
+    const media = answer.contentType?.split(';')[0]?.trim()
+    if (!isDoc(content['application/json'])) {
+      // Not JSON: the media type must be the documented one; a stream's events must match theirs.
+      if (media === undefined || !isDoc(content[media]))
+        return [
+          `${where}: answered ${answer.contentType ?? 'no content type'}, documented ${Object.keys(content).join(', ')}`,
+        ]
+      if (answer.body === '') return [`${where}: an empty ${media} body`]
+      return media === 'text/event-stream' ? checkEvents(where, pointer, content[media], answer.body) : []
+    }
     let body: unknown
     try {
       body = JSON.parse(answer.body)
@@ -68,10 +75,50 @@ export function answerChecker(document: unknown): (answer: Answer) => string[] {
       return [`${where}: the body is not JSON`]
     }
     const schemaPointer = [...pointer, 'content', 'application/json', 'schema'].map(segment).join('/')
-    const validate = validator(`openapi.json#/${schemaPointer}`)
-    if (validate(body)) return []
+    return problems(where, validator(`openapi.json#/${schemaPointer}`), body)
+  }
+
+  function problems(where: string, validate: ReturnType<typeof validator>, value: unknown): string[] {
+    if (validate(value)) return []
     return (validate.errors ?? []).map(
       (e) => `${where}: ${e.instancePath || '(body)'} ${e.message ?? e.keyword} ${JSON.stringify(e.params)}`,
     )
+  }
+
+  /** Every complete event of a server-sent stream against the schema its name has in `x-sse-events`. */
+  function checkEvents(where: string, pointer: string[], media: Doc, body: string): string[] {
+    const schemas = isDoc(media['x-sse-events']) ? media['x-sse-events'] : {}
+    const found: string[] = []
+    let checked = 0
+    for (const frame of body.split('\n\n').slice(0, -1)) {
+      const lines = frame.split('\n')
+      const event = lines.find((l) => l.startsWith('event: '))?.slice(7)
+      const data = lines
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => l.slice(6))
+        .join('\n')
+      if (event === undefined) continue
+      if (!isDoc(schemas[event])) {
+        found.push(`${where}: event "${event}" is not documented`)
+        continue
+      }
+      let value: unknown
+      try {
+        value = JSON.parse(data)
+      } catch {
+        found.push(`${where}: the data of event "${event}" is not JSON`)
+        continue
+      }
+      checked++
+      const eventPointer = [...pointer, 'content', 'text/event-stream', 'x-sse-events', event]
+      found.push(
+        ...problems(
+          `${where} ${event}`,
+          validator(`openapi.json#/${eventPointer.map(segment).join('/')}`),
+          value,
+        ),
+      )
+    }
+    return checked === 0 ? [...found, `${where}: no event in the stream`] : found
   }
 }

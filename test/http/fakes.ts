@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
 import { afterEach } from 'vitest'
 import { type HttpApi, type HttpApiOptions, startHttpApi } from '../../src/http/server.js'
+import type { EventView, FeedEvent } from '../../src/processes/state/eventFeed.js'
 import { MemoryConfigStore } from '../../src/processes/state/memoryConfigStore.js'
 import type { ReportedNode, StatusView } from '../../src/processes/state/stores.js'
 import type { TopicConfigFields } from '../../src/processes/state/topicConfig.js'
@@ -31,6 +32,28 @@ export class FakeStatusView implements StatusView {
   constructor(public reported: ReportedNode[] = []) {}
   nodes(): ReportedNode[] {
     return this.reported
+  }
+}
+
+/** An events view in memory; `failing` makes `recent()` reject (the events topic unreadable). */
+export class FakeEventView implements EventView {
+  readonly #listeners = new Set<(event: FeedEvent) => void>()
+  failing: Error | undefined
+  constructor(public events: FeedEvent[] = []) {}
+  async recent(): Promise<FeedEvent[]> {
+    if (this.failing) throw this.failing
+    return [...this.events]
+  }
+  subscribe(listener: (event: FeedEvent) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+  /** Appends an event and tells the listeners, as a record read from the topic would. */
+  push(event: Omit<FeedEvent, 'offset'>): FeedEvent {
+    const full = { offset: this.events.length, ...event }
+    this.events.push(full)
+    for (const listener of this.#listeners) listener(full)
+    return full
   }
 }
 

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest'
+import type { PartitionLoad } from '../../src/processes/state/status.js'
 import { TopicConfigFields } from '../../src/processes/state/topicConfig.js'
 import { type Answer, answerChecker } from './documentedAnswers.js'
-import { FakeStatusView, MemoryConfigStore, node, startTestApi, type TestApi } from './fakes.js'
+import {
+  FakeEventView,
+  FakeStatusView,
+  MemoryConfigStore,
+  node,
+  startTestApi,
+  type TestApi,
+} from './fakes.js'
 
 type Doc = Record<string, unknown>
 
@@ -12,8 +20,12 @@ const expected: Record<string, string[]> = {
   '/topics/{topic}/pause': ['post'],
   '/topics/{topic}/resume': ['post'],
   '/topics/{topic}/restart': ['post'],
+  '/topics/{topic}/lag': ['get'],
   '/nodes': ['get'],
   '/processes': ['get'],
+  '/events': ['get'],
+  '/stream': ['get'],
+  '/metrics': ['get'],
   '/openapi.json': ['get'],
 }
 const methods = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options'])
@@ -149,7 +161,7 @@ describe('GET /openapi.json', () => {
   it('documents only routes that exist', async () => {
     const configs = new MemoryConfigStore()
     configs.seed('tweets')
-    const api = await startTestApi({ configs })
+    const api = await startTestApi({ configs, metrics: fakeMetrics })
     const { doc } = await loadDocument()
     // Deleting last, so that the other writes still find the config.
     const ordered = operations(doc).sort(
@@ -163,6 +175,7 @@ describe('GET /openapi.json', () => {
           ? await fetch(api.url(path.replace('{topic}', 'tweets')))
           : await api.write(path.replace('{topic}', 'tweets'), { method: method.toUpperCase(), ...init })
       expect(response.status, `${method} ${path}`).toBeLessThan(300)
+      await response.body?.cancel()
     }
   })
 })
@@ -176,8 +189,11 @@ interface Call {
   readonly headers?: Record<string, string>
   /** `none`: no Authorization header; `wrong`: a wrong token; `valid` (the default for writes). */
   readonly auth?: 'none' | 'wrong'
-  /** `failing`: a store whose writes fail; `tokenless`: a node with writes disabled. */
-  readonly on?: 'failing' | 'tokenless'
+  /**
+   * `failing`: a store whose writes fail and an events topic that cannot be read; `tokenless`: a
+   * node with writes disabled; `crowded`: a node with no room for one more stream.
+   */
+  readonly on?: 'failing' | 'tokenless' | 'crowded'
   readonly status: number
 }
 
@@ -192,7 +208,15 @@ const tour: Call[] = [
   { method: 'get', path: '/topics', status: 200 },
   { method: 'get', path: '/nodes', status: 200 },
   { method: 'get', path: '/processes', status: 200 },
+  { method: 'get', path: '/events', status: 200 },
+  { method: 'get', path: '/events', on: 'failing', status: 503 },
+  { method: 'get', path: '/stream', status: 200 },
+  { method: 'get', path: '/stream', on: 'crowded', status: 503 },
+  { method: 'get', path: '/metrics', status: 200 },
   { method: 'get', path: config, topic: 'tweets', status: 200 },
+  { method: 'get', path: '/topics/{topic}/lag', topic: 'tweets', status: 200 },
+  { method: 'get', path: '/topics/{topic}/lag', topic: 'a*b', status: 400 },
+  { method: 'get', path: '/topics/{topic}/lag', topic: 'nothing', status: 404 },
   { method: 'get', path: config, topic: 'a*b', status: 400 },
   { method: 'get', path: config, topic: 'nothing', status: 404 },
   // A malformed URL never reaches the route: fastify answers it, in our error shape.
@@ -269,7 +293,31 @@ const tour: Call[] = [
   { method: 'delete', path: config, topic: 'tweets', on: 'failing', status: 503 },
 ]
 
-async function seededApi(options: { failing?: boolean; writesDisabled?: boolean } = {}): Promise<TestApi> {
+function partitionLoad(topic: string, partition: number): PartitionLoad {
+  return {
+    topic,
+    sink: 'main',
+    partition,
+    unreadLag: 120,
+    bufferedRecords: 40,
+    bufferedBytes: 4000,
+    committedLag: 160,
+    recordsInPerSec: 12.5,
+    bytesInPerSec: 1250,
+    recordsOutPerSec: 10,
+    bytesOutPerSec: 400,
+    uploadLatencyMs: 35.5,
+  }
+}
+
+const fakeMetrics = {
+  contentType: 'text/plain; version=0.0.4; charset=utf-8',
+  text: async () => '# HELP kdp_node_info x\n# TYPE kdp_node_info gauge\nkdp_node_info 1\n',
+}
+
+async function seededApi(
+  options: { failing?: boolean; writesDisabled?: boolean; crowded?: boolean } = {},
+): Promise<TestApi> {
   const configs = new MemoryConfigStore()
   configs.seed('tweets', { sinks: [{ id: 'main', url: 's3://archive-bucket/tweets' }], parallelism: 2 })
   configs.seed('to-delete')
@@ -283,16 +331,48 @@ async function seededApi(options: { failing?: boolean; writesDisabled?: boolean 
         { group: 'kdp-master', key: '0', partition: 0, fencingToken: 2, state: 'starting' },
       ],
       warnings: ['heavy use: cpu'],
+      partitions: [partitionLoad('tweets', 0), { ...partitionLoad('tweets', 1), uploadLatencyMs: null }],
     }),
     node('node-b', { lost: true, processes: [{ ...process, key: 'tweets|main|1', state: 'stopping' }] }),
   ])
   const knownTopics = async () => ['tweets', 'raw-only']
+  const events = new FakeEventView()
+  events.push({
+    type: 'config-changed',
+    nodeId: 'node-a',
+    at: '2025-01-01T00:00:00.000Z',
+    details: { topic: 'tweets', revision: 1 },
+  })
+  events.push({
+    type: 'heavy-use',
+    nodeId: 'cluster',
+    at: '2025-01-01T00:00:01.000Z',
+    details: { reasons: ['cpu'] },
+  })
+  if (options.failing) events.failing = new Error('broker down')
   return startTestApi({
     configs,
     status,
     knownTopics,
+    events,
+    metrics: fakeMetrics,
+    ...(options.crowded ? { maxStreams: 0 } : {}),
     ...(options.writesDisabled ? { token: undefined } : {}),
   })
+}
+
+/** The stream's first complete event (the snapshot) and whatever came with it; then it is cut. */
+async function firstEvents(response: Response): Promise<string> {
+  const reader = response.body!.getReader()
+  const decoder = new TextDecoder()
+  let text = ''
+  while (!/event: [^\n]+\ndata: [^\n]*\n\n/.test(text)) {
+    const { value, done } = await reader.read()
+    if (done) break
+    text += decoder.decode(value, { stream: true })
+  }
+  await reader.cancel()
+  return text
 }
 
 async function takeTour(): Promise<{ answers: Array<Answer & { wanted: number }>; document: unknown }> {
@@ -300,6 +380,7 @@ async function takeTour(): Promise<{ answers: Array<Answer & { wanted: number }>
     main: await seededApi(),
     failing: await seededApi({ failing: true }),
     tokenless: await seededApi({ writesDisabled: true }),
+    crowded: await seededApi({ crowded: true }),
   }
   const answers: Array<Answer & { wanted: number }> = []
   for (const call of tour) {
@@ -318,7 +399,9 @@ async function takeTour(): Promise<{ answers: Array<Answer & { wanted: number }>
       path,
       status: response.status,
       contentType,
-      body: await response.text(),
+      body: contentType?.startsWith('text/event-stream')
+        ? await firstEvents(response)
+        : await response.text(),
       wanted: call.status,
     })
   }

@@ -2,10 +2,13 @@ import { isRight } from 'fp-ts/lib/Either.js'
 import type * as t from 'io-ts'
 import { describe, expect, it } from 'vitest'
 import { ApiError } from '../../src/http/errors.js'
+import { ConfigChange, HistoryPoint, NodeRemoved, StreamSnapshot } from '../../src/http/live/shapes.js'
 import { openApiDocument } from '../../src/http/openapi.js'
 import { type SchemaName, schemas } from '../../src/http/openapiSchemas.js'
 import { Health, Placement } from '../../src/http/routes/cluster.js'
+import { LagTotals, PartitionLag, TopicLag } from '../../src/http/routes/lag.js'
 import { TopicEntry } from '../../src/http/routes/topics.js'
+import { FeedEvent } from '../../src/processes/state/eventFeed.js'
 import { ProcessStatus, ReportedNode } from '../../src/processes/state/status.js'
 import {
   KafkaTopicName,
@@ -42,6 +45,45 @@ const process: ProcessStatus = {
   partition: 2,
   fencingToken: 7,
   state: 'running',
+}
+
+const totals = {
+  unreadLag: 5,
+  bufferedRecords: 2,
+  bufferedBytes: 200,
+  committedLag: 7,
+  recordsInPerSec: 1.5,
+  bytesInPerSec: 150,
+  recordsOutPerSec: 1,
+  bytesOutPerSec: 40,
+}
+const partitionLag = {
+  topic: 'tweets',
+  sink: 'main',
+  partition: 0,
+  ...totals,
+  uploadLatencyMs: null,
+  nodeId: 'a',
+  lost: false,
+}
+
+const feedEvent = {
+  offset: 4,
+  type: 'config-changed',
+  nodeId: 'a',
+  at: '2025-01-01T00:00:00.000Z',
+  details: { topic: 'tweets', revision: 3 },
+}
+const point = { at: '2025-01-01T00:00:02.000Z', topics: { tweets: totals } }
+const snapshot = {
+  nodeId: 'a',
+  cluster: 'kdp',
+  statusIntervalMs: 2000,
+  writable: false,
+  nodes: [node('a')],
+  configs: [stored],
+  events: [feedEvent],
+  history: [point],
 }
 
 /** For each component: values its codec decodes, and values it refuses (missing field, bad pattern...). */
@@ -141,6 +183,71 @@ const cases: Array<{ name: SchemaName; codec: t.Any; valid: unknown[]; invalid: 
       { error: 'invalid_body', message: 'm', fields: [{ path: 'a' }] },
     ],
   },
+  {
+    name: 'LagTotals',
+    codec: LagTotals,
+    valid: [totals],
+    invalid: [
+      { ...totals, unreadLag: -1 },
+      { ...totals, committedLag: undefined },
+    ],
+  },
+  {
+    name: 'PartitionLag',
+    codec: PartitionLag,
+    valid: [partitionLag, { ...partitionLag, uploadLatencyMs: 12.5, lost: true }],
+    invalid: [
+      { ...partitionLag, nodeId: undefined },
+      { ...partitionLag, partition: 1.5 },
+    ],
+  },
+  {
+    name: 'TopicLag',
+    codec: TopicLag,
+    valid: [
+      { topic: 'tweets', total: totals, sinks: [{ sink: 'main', ...totals }], partitions: [partitionLag] },
+      { topic: 'quiet', total: totals, sinks: [], partitions: [] },
+    ],
+    invalid: [
+      { topic: 'a b', total: totals, sinks: [], partitions: [] },
+      { topic: 'tweets', total: totals, sinks: [{ ...totals }], partitions: [] },
+    ],
+  },
+  {
+    name: 'FeedEvent',
+    codec: FeedEvent,
+    valid: [feedEvent],
+    invalid: [
+      { ...feedEvent, offset: -1 },
+      { ...feedEvent, details: undefined },
+    ],
+  },
+  {
+    name: 'HistoryPoint',
+    codec: HistoryPoint,
+    valid: [point, { at: point.at, topics: {} }],
+    invalid: [{ at: point.at }, { at: point.at, topics: { tweets: { ...totals, unreadLag: -1 } } }],
+  },
+  {
+    name: 'StreamSnapshot',
+    codec: StreamSnapshot,
+    valid: [snapshot],
+    invalid: [
+      { ...snapshot, statusIntervalMs: 0 },
+      { ...snapshot, writable: undefined },
+      { ...snapshot, events: [{ ...feedEvent, at: 1 }] },
+    ],
+  },
+  {
+    name: 'ConfigChange',
+    codec: ConfigChange,
+    valid: [
+      { topic: 'tweets', config: stored },
+      { topic: 'tweets', config: null },
+    ],
+    invalid: [{ topic: 'tweets' }, { topic: 'tweets', config: {} }],
+  },
+  { name: 'NodeRemoved', codec: NodeRemoved, valid: [{ nodeId: 'a' }], invalid: [{}, { nodeId: 1 }] },
   { name: 'FieldError', codec: FieldError, valid: [{ path: '', message: 'm' }], invalid: [{ message: 'm' }] },
 ]
 

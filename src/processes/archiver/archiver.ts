@@ -1,7 +1,7 @@
 import type { LimitFunction } from 'p-limit'
 import { monotonicMs } from '../../coordination/lease.js'
 import type { ProcessContext } from '../../coordination/process.js'
-import type { BatchControl, ConsumedRecord, TopicConsumer } from '../../kafka/index.js'
+import type { BatchControl, BatchInfo, ConsumedRecord, TopicConsumer } from '../../kafka/index.js'
 import type { Sink } from '../../sinks/sink.js'
 import { messageOf } from '../../util/errors.js'
 import { sleep } from '../../util/sleep.js'
@@ -12,6 +12,7 @@ import { encodeFile, objectKey } from './fileEncoding.js'
 import { FileRotation, type OpenFile } from './fileRotation.js'
 import type { InFlightBudget } from './inFlightBudget.js'
 import type { ArchiveMetrics } from './metrics.js'
+import type { ArchiverLoad, PartitionCounters } from './partitionLoad.js'
 import { RecordPreparation } from './recordPreparation.js'
 import { Abandoned, ignoreAbandoned, retryUntilDone } from './retry.js'
 import { OpenFileCompression, type StreamingGzip } from './streamingGzip.js'
@@ -37,6 +38,8 @@ export interface ArchiverDeps {
   readonly metrics: ArchiveMetrics
   /** Key under which this archiver's group lag is reported. */
   readonly lagKey: string
+  /** The sink's id in the topic config (the load signals are per topic, sink and partition). */
+  readonly sinkId: string
 }
 
 interface PartitionState {
@@ -62,6 +65,8 @@ export class Archiver {
   readonly #config: TopicConfig
   readonly #preparation: RecordPreparation
   readonly #compression: OpenFileCompression
+  /** The load signals of the partitions this member owns (status record, /metrics). */
+  readonly #load: ArchiverLoad
   #epoch = 0
   /** Aborts the uploads of the current epoch when a rebalance or stop ends it. */
   #epochAbort = new AbortController()
@@ -85,6 +90,7 @@ export class Archiver {
       c.compression === 'gzip' && c.sortBy === null,
       deps.budget,
     )
+    this.#load = deps.metrics.openLoad(c.topic, deps.sinkId)
   }
 
   /** Runs until the process is aborted (or the bad-record policy is `fail`). */
@@ -96,9 +102,12 @@ export class Archiver {
       // Joining waits for the broker: an abort meanwhile must not wait for it.
       await untilAborted(
         consumer.start({
-          onBatch: (partition, records, control) =>
-            this.#withLock(partition, () => this.#onBatch(partition, records, control)),
-          onAssignment: () => this.#dropAll(),
+          onBatch: (partition, records, control, info) =>
+            this.#withLock(partition, () => this.#onBatch(partition, records, control, info)),
+          onAssignment: (partitions) => {
+            this.#dropAll()
+            this.#load.assigned(partitions)
+          },
         }),
         this.ctx.signal,
       ).catch((error: unknown) => {
@@ -126,6 +135,7 @@ export class Archiver {
       await settledWithin(consumer.stop(), left())
       await settledWithin(Promise.all([...this.#retired].map((queue) => queue.drained())), left())
       metrics.lagByArchiver.delete(this.deps.lagKey)
+      this.#load.close()
     }
   }
 
@@ -167,12 +177,14 @@ export class Archiver {
       }
     }
     this.#partitions.clear()
+    this.#load.dropped()
   }
 
   async #onBatch(
     partition: number,
     records: readonly ConsumedRecord[],
     control: BatchControl,
+    info: BatchInfo,
   ): Promise<void> {
     // Stopped for good (policy `fail`, or a permanent sink error): read nothing more; the run loop
     // stops the consumer, and nothing past the last commit is committed.
@@ -181,6 +193,8 @@ export class Archiver {
     const state = this.#state(partition)
     state.uploads.throwIfFailed()
     this.#heartbeat = control.heartbeat
+    const load = this.#load.partition(partition)
+    load.fetched(info.highWatermark, records[0]?.offset)
     // Opening time of new files (for the optional age rule): once per batch is precise enough.
     const batchStart = monotonicMs()
     try {
@@ -191,10 +205,15 @@ export class Archiver {
         if (i % OWNERSHIP_CHECK_EVERY === 0 && !control.stillOwned()) return
         if (this.ctx.signal.aborted || epoch !== this.#epoch) return
         if (record.offset <= state.lastOffset) continue
+        const valueBytes = record.value?.length ?? 0
+        load.recordsIn++
+        load.bytesIn += valueBytes
+        this.deps.metrics.bytesConsumed += valueBytes
         const prepared = this.#preparation.prepare(record)
         if (prepared.kind === 'bad') {
           await this.#handleBad(partition, record, prepared.reason, control)
           state.lastOffset = record.offset
+          load.position = record.offset + 1
           continue
         }
         if (state.rotation.spanWouldExceed(prepared.path, prepared.record.timeMs))
@@ -203,6 +222,9 @@ export class Archiver {
         this.deps.budget.add(1, prepared.record.body.length + 1)
         this.deps.metrics.recordsConsumed++
         state.lastOffset = record.offset
+        load.position = record.offset + 1
+        load.bufferedRecords++
+        load.bufferedBytes += prepared.record.body.length + 1
         if (state.rotation.mustFlush(file)) await this.#flush(partition, state, epoch, control)
         else this.#compression.advance(file)
         if (this.deps.budget.over()) await this.#relieve(partition, state, epoch, control)
@@ -245,6 +267,7 @@ export class Archiver {
     await this.#retry('dead-letter write', control, () =>
       deadLetters.write(dlqTopic, { record, topic: c.topic, partition, reason }),
     )
+    metrics.deadLettered++
     this.ctx.logger.info('bad record sent to the dead-letter topic', { ...where, dlqTopic })
   }
 
@@ -271,12 +294,20 @@ export class Archiver {
       try {
         await this.#upload(partition, files, compressed, epoch, held)
         this.deps.metrics.recordsArchived += records
+        const load = this.#loadOf(partition, epoch)
+        if (load) load.recordsOut += records
         await this.#commit(partition, commitAt, epoch)
       } catch (error) {
         ignoreAbandoned(error)
       } finally {
         for (const stream of compressed) stream?.destroy()
         this.deps.budget.release(records, held.bytes)
+        // A rebalance or stop already counted this epoch's buffers as dropped.
+        const load = this.#loadOf(partition, epoch)
+        if (load) {
+          load.bufferedRecords -= records
+          load.bufferedBytes -= bytes
+        }
       }
     })
     while (uploads.size > MAX_UPLOADS_PER_PARTITION && control.stillOwned() && !this.ctx.signal.aborted) {
@@ -310,15 +341,23 @@ export class Archiver {
       budget.release(0, file.bytes)
       budget.add(0, body.length)
       held.bytes += body.length - file.bytes
+      const began = monotonicMs()
       await this.#retry(`upload of ${key}`, control, async () => {
         // Checked right before the side effect: a node that lost its lease writes nothing more.
         if (!this.ctx.isOwner()) throw new Abandoned('not the owner any more')
         await this.deps.sink.put(key, body, metadata, signal)
       })
+      const tookMs = monotonicMs() - began
       budget.release(0, body.length)
       held.bytes -= body.length
       this.deps.metrics.filesWritten++
       this.deps.metrics.bytesArchived += body.length
+      this.deps.metrics.uploadTook(tookMs / 1000)
+      const load = this.#loadOf(partition, epoch)
+      if (load) {
+        load.uploaded(tookMs)
+        load.bytesOut += body.length
+      }
     }
   }
 
@@ -327,6 +366,9 @@ export class Archiver {
     if (epoch !== this.#epoch || !this.ctx.isOwner()) throw new Abandoned('rebalanced or not the owner')
     try {
       await this.deps.consumer.commit(partition, offset)
+      // The group's committed offset now, whatever happened meanwhile.
+      const load = this.#load.existing(partition)
+      if (load) load.committed = offset
     } catch (error) {
       this.ctx.logger.warn(
         'commit failed; the records will be read and uploaded again under the same names',
@@ -394,6 +436,11 @@ export class Archiver {
       }
     }
     return best
+  }
+
+  /** The partition's load entry while `epoch` is current (a stale upload must not count). */
+  #loadOf(partition: number, epoch: number): PartitionCounters | undefined {
+    return epoch === this.#epoch ? this.#load.existing(partition) : undefined
   }
 
   /** For work outside a batch: owned while no rebalance or stop has ended the epoch. */

@@ -75,6 +75,7 @@ export function createArchiverFactory(
         encodeSlots,
         metrics: options.metrics,
         lagKey: groupId,
+        sinkId: sinkSpec.id,
       },
       ctx,
     )

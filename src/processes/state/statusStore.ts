@@ -130,6 +130,15 @@ export class StatusStore implements StatusView {
     await this.#view.stop()
   }
 
+  subscribe(listener: (nodeId: string) => void): () => void {
+    return this.#view.subscribe((nodeId) => listener(nodeId))
+  }
+
+  /** How often each node publishes its status. */
+  get intervalMs(): number {
+    return this.options.intervalMs
+  }
+
   nodes(): ReportedNode[] {
     const now = monotonicMs()
     return [...this.#view.entries().values()]

@@ -22,4 +22,9 @@ export interface ConfigStore {
 export interface StatusView {
   /** Every node with a status record; `lost` when it has been silent for more than 3 intervals. */
   nodes(): ReportedNode[]
+  /**
+   * Called with a node's id whenever its status record changes or goes (optional: a view that
+   * cannot tell is watched on a timer only); returns the unsubscribe function.
+   */
+  subscribe?(listener: (nodeId: string) => void): () => void
 }
