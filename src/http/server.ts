@@ -82,6 +82,7 @@ export function buildHttpApi(options: HttpApiOptions): FastifyInstance {
   registerClusterRoutes(app, { status: options.status, nodeId: options.nodeId })
   registerTopicRoutes(app, {
     configs: options.configs,
+    status: options.status,
     guard: writeGuard(options.token),
     logger,
     ...(options.knownTopics ? { knownTopics: options.knownTopics } : {}),

@@ -5,6 +5,7 @@ import { connectKafka, type KafkaClient, type KafkaSecurity } from '../kafka/ind
 import { messageOf } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logging.js'
 import { withTimeout } from '../util/timeout.js'
+import { cutsTopicOf, cutsTopicSettings } from './archiver/cutLog.js'
 import type { ArchiveMetrics } from './archiver/metrics.js'
 import { type ArchiverFactory, ArchiverSet } from './archiverSet.js'
 import { type HeavyUseThresholds, masterProcess } from './master.js'
@@ -79,6 +80,7 @@ export function clusterNames(cluster: string) {
     configs: `${cluster}-configs`,
     status: `${cluster}-status`,
     events: `${cluster}-events`,
+    cuts: cutsTopicOf(cluster),
     technical: `${cluster}-processes`,
     masterGroup: `${cluster}-master`,
     archiverGroup: `${cluster}-archivers`,
@@ -130,6 +132,8 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
   }
   try {
     await events.start()
+    // Created here like the other state topics, so that no archiver waits for it (see cutLog.ts).
+    await client.ensureTopic({ topic: names.cuts, ...cutsTopicSettings })
     await configs.start()
     cleanups.push({ what: 'stop reading configs', run: () => configs.stop(), boundMs: stopStepBoundMs })
 
@@ -163,6 +167,7 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
         sources: {
           processes: running,
           lag: () => options.metrics?.lag() ?? 0,
+          stoppedArchivers: () => options.metrics?.stopped.list() ?? [],
           warnings: () => masterWarnings,
         },
       },
@@ -195,7 +200,7 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
         events,
         include,
         exclude,
-        internalTopics: new Set([names.configs, names.status, names.events, names.technical]),
+        internalTopics: new Set([names.configs, names.status, names.events, names.cuts, names.technical]),
         defaultSinks: options.defaultSinks,
         discoveryIntervalMs: options.discoveryIntervalMs ?? 10_000,
         heavyUse: options.heavyUse ?? { cpuPercent: 85, rssBytes: 1.5 * 2 ** 30 },
@@ -216,6 +221,12 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
     handles.push(masterHandle)
     const archiverHandle = await processing.start(names.archiverGroup, archivers)
     handles.push(archiverHandle)
+    // An archiver that stops by itself (a permanent sink error, a conflicting object) is an event.
+    const unsubscribeStops = options.metrics?.stopped.onStop(
+      (stopped) => void events.emit({ type: 'archiver-stopped', nodeId, ...stopped }),
+    )
+    if (unsubscribeStops)
+      cleanups.push({ what: 'stop reporting archiver stops', run: async () => unsubscribeStops() })
     for (const handle of handles) {
       handle.onFailure(
         (f) =>

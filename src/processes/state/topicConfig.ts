@@ -112,10 +112,19 @@ export const Rotation = described(
     maxAgeMs: withDefault(
       described(
         t.union([PositiveInteger, t.null]),
-        'Wall-clock age at which an open file is closed; null: none. It makes the cut points depend ' +
-          'on timing: after a crash a record can be in two files.',
+        'Wall-clock age at which an open file is closed; null: none. Like every cut, recorded in the ' +
+          'cuts topic before the upload, so a replay after a crash cuts the same files.',
       ),
       null,
+    ),
+    idleMs: withDefault(
+      described(
+        t.union([PositiveInteger, t.null]),
+        'A partition that got no record for this long has its open files closed (recorded like ' +
+          'every cut), so the last records of a topic that goes quiet are stored and committed; ' +
+          'null: never (they wait for the next record).',
+      ),
+      60_000,
     ),
   }),
   'When the open files of a partition are closed and uploaded: the first rule that fires.',
@@ -149,7 +158,14 @@ export const TopicConfigFields = described(
       ),
       'jsonl',
     ),
-    compression: withDefault(described(t.keyof({ gzip: null, none: null }), 'Of every file.'), 'gzip'),
+    compression: withDefault(
+      described(
+        t.keyof({ gzip: null, zstd: null, none: null }),
+        'Of every file (`.gz`, `.zst`). `zstd` needs Node.js ≥ 22.15 on every node (zlib’s zstd); a ' +
+          'node without it refuses the config with 400 and stops such archivers with an error event.',
+      ),
+      'gzip',
+    ),
     sortBy: withDefault(
       described(
         t.union([JsonPath, t.null]),

@@ -21,6 +21,10 @@ const slow = (inner: Sink): Sink => ({
     await sleep(Math.random() * config.slowPutMs)
     await inner.put(key, body, metadata, signal)
   },
+  create: async (key, body, metadata, signal) => {
+    await sleep(Math.random() * config.slowPutMs)
+    return inner.create(key, body, metadata, signal)
+  },
   list: (prefix) => inner.list(prefix),
   get: (key) => inner.get(key),
   close: () => inner.close(),
