@@ -18,7 +18,7 @@ export const defaultFields: TopicConfigFields = {
     maxRecords: 100_000,
     maxSpanMs: 3_600_000,
     maxAgeMs: null,
-    idleMs: null,
+    idleMs: 60_000,
   },
   format: 'jsonl',
   compression: 'gzip',

@@ -70,7 +70,10 @@ describe('an archiver that stops by itself', () => {
     await admin.disconnect()
     const producer = kafka.producer()
     await producer.connect()
-    await producer.send({ topic, messages: Array.from({ length: 5 }, (_, i) => ({ value: JSON.stringify({ i }) })) })
+    await producer.send({
+      topic,
+      messages: Array.from({ length: 5 }, (_, i) => ({ value: JSON.stringify({ i }) })),
+    })
     await producer.disconnect()
     const a = await node(cluster, 'a')
     const b = await node(cluster, 'b')
@@ -106,7 +109,9 @@ describe('an archiver that stops by itself', () => {
     await consumer.run({
       eachMessage: async ({ message }) => void events.push(JSON.parse(message.value?.toString() ?? '{}')),
     })
-    const event = await eventually('the archiver-stopped event', () => events.find((e) => e.type === 'archiver-stopped'))
+    const event = await eventually('the archiver-stopped event', () =>
+      events.find((e) => e.type === 'archiver-stopped'),
+    )
     await consumer.disconnect()
     expect(event).toMatchObject({ topic, sink: 's3', reason: 'sink-error' })
   })

@@ -15,11 +15,15 @@ describe('AdaptiveLimit', () => {
   it('halves once per round of throttles, grows by one after `limit` successes, never below min', async () => {
     const limit = new AdaptiveLimit(8)
     // Eight at once, all throttled: one round, one halving.
-    await Promise.allSettled(Array.from({ length: 8 }, () => limit.run(() => Promise.reject(throttle), isThrottle)))
+    await Promise.allSettled(
+      Array.from({ length: 8 }, () => limit.run(() => Promise.reject(throttle), isThrottle)),
+    )
     expect(limit.limit).toBe(4)
     expect(limit.throttles).toBe(8)
     // The next round (started after the decrease) halves again.
-    await Promise.allSettled(Array.from({ length: 4 }, () => limit.run(() => Promise.reject(throttle), isThrottle)))
+    await Promise.allSettled(
+      Array.from({ length: 4 }, () => limit.run(() => Promise.reject(throttle), isThrottle)),
+    )
     expect(limit.limit).toBe(2)
     for (let i = 0; i < 2; i++) await limit.run(async () => {}, isThrottle)
     expect(limit.limit).toBe(3)

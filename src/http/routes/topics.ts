@@ -11,7 +11,7 @@ import {
   TopicConfig,
   type TopicConfigFields,
 } from '../../processes/state/topicConfig.js'
-import { described } from '../../util/codecs.js'
+import { described, withDefault } from '../../util/codecs.js'
 import { type FieldError, ValidationError } from '../../util/decode.js'
 import type { Logger } from '../../util/logging.js'
 import { sendError } from '../errors.js'
@@ -37,11 +37,14 @@ export const TopicEntry = t.readonly(
   t.type({
     topic: KafkaTopicName,
     config: described(t.union([TopicConfig, t.null]), 'null: the topic exists in Kafka but has no config.'),
-    stopped: described(
-      t.readonlyArray(t.intersection([StoppedArchiver, t.type({ nodeId: t.string })])),
-      'Its archivers that stopped by themselves (a sink that refuses for good, a conflicting object, ' +
-        'a bad record under policy `fail`), as the live nodes running them report: each stays stopped ' +
-        'until the config changes or the topic is restarted (`POST /topics/:topic/restart`).',
+    stopped: withDefault(
+      described(
+        t.readonlyArray(t.intersection([StoppedArchiver, t.type({ nodeId: t.string })])),
+        'Its archivers that stopped by themselves (a sink that refuses for good, a conflicting object, ' +
+          'a bad record under policy `fail`), as the live nodes running them report: each stays stopped ' +
+          'until the config changes or the topic is restarted (`POST /topics/:topic/restart`).',
+      ),
+      [],
     ),
   }),
 )

@@ -11,7 +11,16 @@ import { openSink } from '../../../src/sinks/openSink.js'
 import type { Sink } from '../../../src/sinks/sink.js'
 import { motoS3 } from '../../helpers/aws.js'
 import { eventually, uniqueName } from '../../helpers/names.js'
-import { cleanups, createTopic, kafka, produce, readArchive, runArchiver, s3Options, topicConfig } from './harness.js'
+import {
+  cleanups,
+  createTopic,
+  kafka,
+  produce,
+  readArchive,
+  runArchiver,
+  s3Options,
+  topicConfig,
+} from './harness.js'
 
 /** A sink whose uploads land and then never return: the node "crashes" between upload and commit. */
 function landsThenHangs(inner: Sink, landed: string[]): Sink {
@@ -75,7 +84,9 @@ describe('the cuts log', () => {
       url,
       { cluster, open },
     )
-    await eventually('committed to 35', async () => ((await committed(groupId, topic)) === '35' ? true : undefined))
+    await eventually('committed to 35', async () =>
+      (await committed(groupId, topic)) === '35' ? true : undefined,
+    )
     expect(second.metrics.stopped.list()).toEqual([])
     const sink = open(url)
     expect(await sink.list()).toEqual([`all/${topic}+0+0.jsonl.gz`, `all/${topic}+0+25.jsonl.gz`])
@@ -98,7 +109,9 @@ describe('the cuts log', () => {
     const sink = openSink(`file://${dir}`)
     cleanups.push(() => sink.close())
     // What a zombie (or another config) left under the key the archiver will use.
-    await sink.put(`all/${topic}+0+0.jsonl`, Buffer.from('{"zombie":true}\n'), { contentType: 'application/x-ndjson' })
+    await sink.put(`all/${topic}+0+0.jsonl`, Buffer.from('{"zombie":true}\n'), {
+      contentType: 'application/x-ndjson',
+    })
     await produce(
       topic,
       Array.from({ length: 10 }, (_, i) => ({ value: JSON.stringify({ i }) })),

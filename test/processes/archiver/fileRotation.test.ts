@@ -270,12 +270,12 @@ describe('FileRotation', () => {
     const body = Buffer.from('x'.repeat(9))
     const byCount = new FileRotation(rules({ maxRecords: 2 }))
     byCount.append('p', { offset: 0, body, timeMs: 0, sortKey: undefined }, 0)
-    expect(byCount.ruleFired(byCount.append('p', { offset: 1, body, timeMs: 0, sortKey: undefined }, 0))).toBe(
-      'maxRecords',
-    )
+    expect(
+      byCount.ruleFired(byCount.append('p', { offset: 1, body, timeMs: 0, sortKey: undefined }, 0)),
+    ).toBe('maxRecords')
     const byBytes = new FileRotation(rules({ maxBytes: 10 }))
-    expect(byBytes.ruleFired(byBytes.append('p', { offset: 0, body, timeMs: 0, sortKey: undefined }, 0))).toBe(
-      'maxBytes',
-    )
+    expect(
+      byBytes.ruleFired(byBytes.append('p', { offset: 0, body, timeMs: 0, sortKey: undefined }, 0)),
+    ).toBe('maxBytes')
   })
 })
