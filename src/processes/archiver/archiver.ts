@@ -7,11 +7,12 @@ import { messageOf } from '../../util/errors.js'
 import { sleep } from '../../util/sleep.js'
 import { settledWithin, untilAborted } from '../../util/timeout.js'
 import type { TopicConfig } from '../state/topicConfig.js'
+import { BadRecords } from './badRecords.js'
 import { compressionProblem } from './compression.js'
 import { type Cut, type CutLog, type FileLayout, layoutOf } from './cutLog.js'
 import { CutUploads } from './cutUploads.js'
 import type { DeadLetters } from './deadLetters.js'
-import { Layout } from './fileLayout.js'
+import { type Layout, Layouts } from './fileLayout.js'
 import type { InFlightBudget } from './inFlightBudget.js'
 import type { ArchiveMetrics } from './metrics.js'
 import { PartitionState } from './partitionState.js'
@@ -55,9 +56,10 @@ export interface ArchiverDeps {
 export class Archiver {
   readonly #partitions = new Map<number, PartitionState>()
   readonly #config: TopicConfig
-  readonly #layouts = new Map<string, Layout>()
+  readonly #layouts = new Layouts()
   readonly #layout: Layout
   readonly #uploads: CutUploads
+  readonly #badRecords: BadRecords
   #epoch = 0
   /** Monotonic ms of the latest assignment: the cuts log must be read past it. */
   #assignedAt = monotonicMs()
@@ -71,6 +73,7 @@ export class Archiver {
   ) {
     this.#config = deps.config
     this.#layout = this.#layoutFor(layoutOf(deps.config))
+    this.#badRecords = new BadRecords(deps, ctx, (what, control, work) => this.#retry(what, control, work))
     this.#uploads = new CutUploads(deps, ctx, {
       epoch: () => this.#epoch,
       retry: (what, control, work) => this.#retry(what, control, work),
@@ -127,13 +130,7 @@ export class Archiver {
   }
 
   #layoutFor(spec: FileLayout): Layout {
-    const id = JSON.stringify(spec)
-    let layout = this.#layouts.get(id)
-    if (!layout) {
-      layout = new Layout(spec, this.#config, this.deps.budget)
-      this.#layouts.set(id, layout)
-    }
-    return layout
+    return this.#layouts.get(spec, this.#config, this.deps.budget)
   }
 
   #state(partition: number): PartitionState {
@@ -146,10 +143,7 @@ export class Archiver {
   }
 
   #withLock(partition: number, work: () => Promise<void>): Promise<void> {
-    const state = this.#state(partition)
-    const run = state.lock.then(work)
-    state.lock = run.catch(() => {})
-    return run
+    return this.#state(partition).exclusive(work)
   }
 
   /** After a rebalance kafkajs re-reads from the committed offsets: what we buffered must go. */
@@ -181,7 +175,13 @@ export class Archiver {
     state.uploads.throwIfFailed()
     this.#uploads.heartbeat = control.heartbeat
     if (!state.planLoaded) {
-      await this.#loadPlan(partition, state, records[0]?.offset ?? 0)
+      const problem = await this.#uploads.loadPlan(
+        partition,
+        state,
+        records[0]?.offset ?? 0,
+        this.#assignedAt,
+      )
+      if (problem !== undefined) this.#stop('unsupported', new Error(problem))
       if (epoch !== this.#epoch || this.#stopped !== undefined) return
     }
     // Opening time of new files (for the optional age rule): once per batch is precise enough.
@@ -201,8 +201,11 @@ export class Archiver {
         if (state.rotation.isEmpty) state.layout = planned ? this.#layoutFor(planned.layout) : this.#layout
         const prepared = state.layout.preparation.prepare(record)
         if (prepared.kind === 'bad') {
-          await this.#handleBad(partition, record, prepared.reason, control)
+          const verdict = await this.#badRecords.handle(partition, record, prepared.reason, control)
+          if (verdict === 'fail') this.#stop('bad-record', new Error(prepared.reason))
           state.lastOffset = offset
+          if (verdict === 'fail')
+            throw new Error(`bad record at ${this.#config.topic}/${partition}@${offset}`)
         } else {
           const { rotation } = state
           if (!planned && rotation.spanWouldExceed(prepared.path, prepared.record.timeMs))
@@ -231,27 +234,6 @@ export class Archiver {
     }
   }
 
-  /** Reads the partition's recorded cuts: from here on it is cut exactly there again. */
-  async #loadPlan(partition: number, state: PartitionState, from: number): Promise<void> {
-    // A cut of the previous epoch may still be on its way to the log: it must be there first.
-    await this.#uploads.recordsWritten()
-    await this.#retry('reading the cuts log', this.#uploads.control(this.#epoch), async () => {
-      const cuts = await this.deps.cuts.cuts(this.deps.lagKey, partition, this.#assignedAt)
-      state.plan = cuts.filter((c) => c.last >= from)
-    })
-    for (const cut of state.plan) {
-      const problem = compressionProblem(cut.layout.compression)
-      if (problem !== undefined) this.#stop('unsupported', new Error(`a recorded cut needs it: ${problem}`))
-    }
-    state.planLoaded = true
-    if (state.plan.length > 0)
-      this.ctx.logger.info('replaying recorded cuts', {
-        topic: this.#config.topic,
-        partition,
-        cuts: state.plan.map((c) => `${c.first}..${c.last} (${c.reason})`),
-      })
-  }
-
   /** Before the record at `offset`: completes a recorded cut it passed, or cuts where the next one starts. */
   async #reachPlan(
     partition: number,
@@ -273,36 +255,6 @@ export class Archiver {
       if (!state.rotation.isEmpty) await this.#flush(partition, state, epoch, control, 'align')
       state.cutFrom = next.first
     }
-  }
-
-  async #handleBad(
-    partition: number,
-    record: ConsumedRecord,
-    reason: string,
-    control: BatchControl,
-  ): Promise<void> {
-    const { metrics, deadLetters } = this.deps
-    const c = this.#config
-    metrics.badRecords++
-    const where = { topic: c.topic, partition, offset: record.offset, reason }
-    if (c.badRecordPolicy === 'skip') {
-      this.ctx.logger.warn('bad record skipped', where)
-      return
-    }
-    if (c.badRecordPolicy === 'fail') {
-      const error = new Error(`bad record at ${c.topic}/${partition}@${record.offset}: ${reason}`)
-      this.#stop('bad-record', error)
-      this.ctx.logger.error(
-        'bad record: archiver stopped (policy "fail"); fix the data or the config to resume',
-        where,
-      )
-      throw error
-    }
-    const dlqTopic = c.dlqTopic ?? `${c.topic}.dlq`
-    await this.#retry('dead-letter write', control, () =>
-      deadLetters.write(dlqTopic, { record, topic: c.topic, partition, reason }),
-    )
-    this.ctx.logger.info('bad record sent to the dead-letter topic', { ...where, dlqTopic })
   }
 
   #flushPlanned(

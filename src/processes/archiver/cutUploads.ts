@@ -1,6 +1,7 @@
 import type { ProcessContext } from '../../coordination/process.js'
 import type { BatchControl } from '../../kafka/index.js'
 import type { ArchiverDeps } from './archiver.js'
+import { compressionProblem } from './compression.js'
 import type { Cut } from './cutLog.js'
 import type { Layout } from './fileLayout.js'
 import type { OpenFile } from './fileRotation.js'
@@ -66,6 +67,36 @@ export class CutUploads {
   /** Resolves once no cut record of an earlier epoch is still being written. */
   async recordsWritten(): Promise<void> {
     await Promise.allSettled([...this.#recording])
+  }
+
+  /**
+   * Reads the partition's recorded cuts (those not committed before `from`): from here on it is cut
+   * exactly there again. Resolves with a reason this node cannot write one of them, if any.
+   */
+  async loadPlan(
+    partition: number,
+    state: PartitionState,
+    from: number,
+    since: number,
+  ): Promise<string | undefined> {
+    // A cut of the previous epoch may still be on its way to the log: it must be there first.
+    await this.recordsWritten()
+    await this.archiver.retry('reading the cuts log', this.control(this.archiver.epoch()), async () => {
+      const cuts = await this.deps.cuts.cuts(this.deps.lagKey, partition, since)
+      state.plan = cuts.filter((c) => c.last >= from)
+    })
+    state.planLoaded = true
+    if (state.plan.length > 0)
+      this.ctx.logger.info('replaying recorded cuts', {
+        topic: this.deps.config.topic,
+        partition,
+        cuts: state.plan.map((c) => `${c.first}..${c.last} (${c.reason})`),
+      })
+    for (const cut of state.plan) {
+      const problem = compressionProblem(cut.layout.compression)
+      if (problem !== undefined) return `a recorded cut needs it: ${problem}`
+    }
+    return undefined
   }
 
   queue(q: QueuedCut): void {

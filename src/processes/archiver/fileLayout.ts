@@ -52,3 +52,18 @@ export class Layout {
     return { body, metadata: { ...metadata, attributes: objectAttributes(topic, partition, file) } }
   }
 }
+
+/** One Layout per distinct spec, built on first use (an archiver rarely sees more than one). */
+export class Layouts {
+  readonly #built = new Map<string, Layout>()
+
+  get(spec: FileLayout, config: TopicConfig, budget: InFlightBudget): Layout {
+    const id = JSON.stringify(spec)
+    let layout = this.#built.get(id)
+    if (!layout) {
+      layout = new Layout(spec, config, budget)
+      this.#built.set(id, layout)
+    }
+    return layout
+  }
+}

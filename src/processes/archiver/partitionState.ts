@@ -28,6 +28,13 @@ export class PartitionState {
     this.layout = layout
   }
 
+  /** Runs `work` after every earlier one of this partition (batches, timed and pressure cuts). */
+  exclusive(work: () => Promise<void>): Promise<void> {
+    const run = this.lock.then(work)
+    this.lock = run.catch(() => {})
+    return run
+  }
+
   /** The recorded cut the record at `offset` belongs to, if any. */
   plannedAt(offset: number): Cut | undefined {
     const next = this.plan[0]
