@@ -20,7 +20,9 @@ export interface WorkerConfig {
   readonly sinkDir?: string
   readonly rotation?: RotationSettings
   /** kdp: the config's compression (default gzip). */
-  readonly compression?: 'gzip' | 'none'
+  readonly compression?: 'gzip' | 'zstd' | 'none'
+  /** kdp: archiver instances in this one node process (one consumer group; default 1). */
+  readonly instances?: number
   readonly maxBytesInFlight?: number
   readonly maxMessagesInFlight?: number
   /** kdp: report `done` when every record is consumed (buffered), without waiting for the uploads. */
