@@ -29,6 +29,7 @@ import {
   startWorker,
   summarize,
 } from './common.js'
+import { type ProfileSummary, summarizeProfile } from './profile.js'
 
 interface Options {
   records: number
@@ -37,6 +38,8 @@ interface Options {
   maxRecords: number
   keepLogs: boolean
   only: string[] | undefined
+  /** Adds one kdp-1-none run with a CPU profile of its main thread, summarized. */
+  profile: boolean
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -60,6 +63,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (flag === '--reps') options.reps = value()
     else if (flag === '--max-records') options.maxRecords = value()
     else if (flag === '--keep-logs') options.keepLogs = true
+    else if (flag === '--profile') options.profile = true
     else if (flag === '--only') options.only = (argv[++i] ?? '').split(',')
     else throw new Error(`unknown argument ${flag}`)
   }
@@ -215,6 +219,7 @@ async function kdp(
   compression: 'gzip' | 'none',
   maxRecords: number,
   logFile: string,
+  profileFile?: string,
 ) {
   const sinkDir = mkdtempSync(join(tmpdir(), 'kdp-bench-peers-'))
   try {
@@ -226,11 +231,12 @@ async function kdp(
         name: `kdp-peers-${Date.now()}`,
         expected: records,
         sinkDir,
-        rotation: { maxBytes: 1024 * 1024 * 1024, maxRecords, maxAgeMs: null },
+        rotation: { maxBytes: 1024 * 1024 * 1024, maxRecords, maxAgeMs: null, idleMs: 1000 },
         compression,
         instances,
         maxBytesInFlight: 256 * 1024 * 1024,
         memoryEveryMs: 20,
+        ...(profileFile !== undefined && { profileFile }),
       },
       logFile,
     )
@@ -258,6 +264,7 @@ async function main(): Promise<void> {
   const { cluster, kafka, admin, shutdown } = await startBroker()
   const brokers = cluster.brokers.join(',')
   const runs: Run[] = []
+  let profile: ProfileSummary | undefined
   const loadAtStart = load()
   try {
     const topic = `peers-${Date.now()}`
@@ -331,6 +338,22 @@ async function main(): Promise<void> {
         )
       }
     }
+    if (options.profile) {
+      const profileFile = join(logDir, 'kdp-1-none.cpuprofile')
+      const result = await kdp(
+        cluster.brokers,
+        topic,
+        options.records,
+        1,
+        'none',
+        options.maxRecords,
+        join(logDir, 'kdp.log'),
+        profileFile,
+      )
+      log(`profiled kdp-1-none: ${round(result.bytesPerSec / 1e6, 1)} MB/s`)
+      profile = summarizeProfile(profileFile)
+      process.stdout.write(`${JSON.stringify(profile, null, 1)}\n`)
+    }
   } finally {
     await shutdown()
     if (!options.keepLogs) rmSync(logDir, { recursive: true, force: true })
@@ -351,7 +374,7 @@ async function main(): Promise<void> {
   const file = join(resultsDir, 'archiver-peers.json')
   writeFileSync(
     file,
-    `${JSON.stringify({ options, machine: machine(), code: codeVersion(), loadAtStart, loadAtEnd: load(), summary, runs }, null, 2)}\n`,
+    `${JSON.stringify({ options, machine: machine(), code: codeVersion(), loadAtStart, loadAtEnd: load(), summary, runs, profile }, null, 2)}\n`,
   )
   log(`results in ${file}`)
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)

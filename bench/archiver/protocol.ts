@@ -5,6 +5,8 @@ export interface RotationSettings {
   readonly maxBytes: number
   readonly maxRecords: number
   readonly maxAgeMs: number | null
+  /** Idle rule (default: the config's, 60 s). */
+  readonly idleMs?: number | null
 }
 
 export interface WorkerConfig {

@@ -184,6 +184,7 @@ async function kdp(): Promise<void> {
         maxBytes: config.rotation.maxBytes,
         maxRecords: config.rotation.maxRecords,
         maxAgeMs: config.rotation.maxAgeMs,
+        ...(config.rotation.idleMs !== undefined && { idleMs: config.rotation.idleMs }),
       },
     }),
     version: 1,
