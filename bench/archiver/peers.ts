@@ -50,6 +50,7 @@ function parseArgs(argv: readonly string[]): Options {
     maxRecords: 5000,
     keepLogs: false,
     only: undefined,
+    profile: false,
   }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]

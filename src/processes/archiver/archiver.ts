@@ -210,7 +210,7 @@ export class Archiver {
           const { rotation } = state
           if (!planned && rotation.spanWouldExceed(prepared.path, prepared.record.timeMs))
             await this.#flush(partition, state, epoch, control, 'maxSpanMs')
-          const file = rotation.append(prepared.path, prepared.record, batchStart)
+          const file = rotation.append(prepared.path, prepared.record, batchStart, state.layout.framing)
           this.deps.budget.add(1, prepared.record.body.length + 1)
           this.deps.metrics.recordsConsumed++
           state.lastOffset = offset

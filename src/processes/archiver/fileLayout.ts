@@ -1,7 +1,7 @@
 import type { ObjectMetadata } from '../../sinks/sink.js'
 import type { TopicConfig } from '../state/topicConfig.js'
 import type { FileLayout } from './cutLog.js'
-import { encodeFile, objectAttributes, objectKey } from './fileEncoding.js'
+import { encodeFile, type FileFormat, objectAttributes, objectKey } from './fileEncoding.js'
 import type { OpenFile } from './fileRotation.js'
 import type { InFlightBudget } from './inFlightBudget.js'
 import { RecordPreparation } from './recordPreparation.js'
@@ -22,14 +22,20 @@ export class Layout {
     config: TopicConfig,
     budget: InFlightBudget,
   ) {
-    this.preparation = new RecordPreparation({ ...config, ...spec })
     this.sorted = spec.sortBy !== null
+    // Unsorted files frame each record into their chunks at once: no copy of its own is needed.
+    this.preparation = new RecordPreparation({ ...config, ...spec }, this.sorted)
     // Sorted files are compressed when cut (their order is known only then).
     this.compression = new OpenFileCompression(
       spec.format,
       spec.compression !== 'none' && !this.sorted ? spec.compression : undefined,
       budget,
     )
+  }
+
+  /** How `FileRotation.append` keeps this layout's records: framed at once, unless sorted. */
+  get framing(): FileFormat | undefined {
+    return this.sorted ? undefined : this.spec.format
   }
 
   key(file: OpenFile, topic: string, partition: number): string {

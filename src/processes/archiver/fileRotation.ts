@@ -1,3 +1,6 @@
+import type { FileFormat } from './fileEncoding.js'
+import { FramedChunks } from './framedChunks.js'
+
 /** One record kept in an open file. */
 export interface BufferedRecord {
   readonly offset: number
@@ -15,8 +18,13 @@ export interface OpenFile {
   readonly startOffset: number
   /** Offset of its latest record. */
   lastOffset: number
-  /** Records not yet handed to a compressor (all of them unless the file is compressed while open). */
+  /**
+   * Records kept one by one (sorted files: their order is known only when cut), not yet handed to a
+   * compressor. Files that keep Kafka order hold them in `framed` instead.
+   */
   readonly records: BufferedRecord[]
+  /** The records already framed (unsorted files), not yet handed to a compressor. */
+  readonly framed?: FramedChunks
   /** Records appended, including any already compressed. */
   count: number
   bytes: number
@@ -72,8 +80,12 @@ export class FileRotation {
     return Math.max(file.maxTimeMs, timeMs) - Math.min(file.minTimeMs, timeMs) > this.rules.maxSpanMs
   }
 
-  /** Adds a record; returns its file (see `mustFlush`). */
-  append(path: string, record: BufferedRecord, now: number): OpenFile {
+  /**
+   * Adds a record; returns its file (see `mustFlush`). With `framing`, a new file frames its records
+   * as they come (copying each once; the record's body may be a slice of a fetch response); without
+   * it, it keeps the records themselves (sorted files).
+   */
+  append(path: string, record: BufferedRecord, now: number, framing?: FileFormat): OpenFile {
     let file = this.#files.get(path)
     if (!file) {
       file = {
@@ -81,6 +93,7 @@ export class FileRotation {
         startOffset: record.offset,
         lastOffset: record.offset,
         records: [],
+        ...(framing !== undefined && { framed: new FramedChunks(framing) }),
         count: 0,
         bytes: 0,
         minTimeMs: record.timeMs,
@@ -89,7 +102,8 @@ export class FileRotation {
       }
       this.#files.set(path, file)
     }
-    file.records.push(record)
+    if (file.framed) file.framed.append(record.body)
+    else file.records.push(record)
     file.lastOffset = record.offset
     this.#lastAppendAt = now
     file.count++

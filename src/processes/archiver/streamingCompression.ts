@@ -1,6 +1,6 @@
 import type { Transform } from 'node:stream'
 import { type Compression, createCompressor } from './compression.js'
-import { type FileFormat, frameRecords } from './fileEncoding.js'
+import { type FileFormat, restOf } from './fileEncoding.js'
 import type { OpenFile } from './fileRotation.js'
 import type { InFlightBudget } from './inFlightBudget.js'
 
@@ -127,8 +127,9 @@ export class OpenFileCompression {
       this.#streams.set(file, stream)
     }
     // Compressed records leave the file: it holds them compressed (about a quarter) from now on.
-    const records = file.records.splice(0)
-    stream.write(frameRecords(records, this.format), records.length, file.bytes)
+    const written = file.count - stream.recordsWritten
+    stream.write(restOf(file, this.format), written, file.bytes)
+    file.records.length = 0
   }
 
   /** The file's stream, if it has one; the caller owns it from now on (finish or destroy it). */
