@@ -5,6 +5,8 @@ export interface RotationSettings {
   readonly maxBytes: number
   readonly maxRecords: number
   readonly maxAgeMs: number | null
+  /** Idle rule (default: the config's, 60 s). */
+  readonly idleMs?: number | null
 }
 
 export interface WorkerConfig {
@@ -20,7 +22,9 @@ export interface WorkerConfig {
   readonly sinkDir?: string
   readonly rotation?: RotationSettings
   /** kdp: the config's compression (default gzip). */
-  readonly compression?: 'gzip' | 'none'
+  readonly compression?: 'gzip' | 'zstd' | 'none'
+  /** kdp: archiver instances in this one node process (one consumer group; default 1). */
+  readonly instances?: number
   readonly maxBytesInFlight?: number
   readonly maxMessagesInFlight?: number
   /** kdp: report `done` when every record is consumed (buffered), without waiting for the uploads. */

@@ -34,6 +34,11 @@ function slowed(inner: Sink, ms: number): Sink {
       if (signal?.aborted) throw new Error('aborted')
       await inner.put(key, body, metadata, signal)
     },
+    create: async (key, body, metadata, signal) => {
+      await sleep(ms, signal)
+      if (signal?.aborted) throw new Error('aborted')
+      return inner.create(key, body, metadata, signal)
+    },
     list: (prefix) => inner.list(prefix),
     get: (key) => inner.get(key),
     close: () => inner.close(),

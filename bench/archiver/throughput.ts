@@ -133,6 +133,7 @@ async function stepTimings(): Promise<Record<string, number>> {
   const file: OpenFile = {
     path: 'dt=2026-11-22/hr=10',
     startOffset: 0,
+    lastOffset: count - 1,
     records: values.map((body, offset) => ({ offset, body, timeMs: baseTimestamp, sortKey: undefined })),
     bytes: count * (recordBytes + 1),
     minTimeMs: baseTimestamp,

@@ -184,6 +184,7 @@ async function kdp(): Promise<void> {
         maxBytes: config.rotation.maxBytes,
         maxRecords: config.rotation.maxRecords,
         maxAgeMs: config.rotation.maxAgeMs,
+        ...(config.rotation.idleMs !== undefined && { idleMs: config.rotation.idleMs }),
       },
     }),
     version: 1,
@@ -202,12 +203,22 @@ async function kdp(): Promise<void> {
     metrics,
     logger,
   })
-  const { ctx, abort } = createTestContext({ key: 'bench', logger })
+  const contexts = Array.from({ length: config.instances ?? 1 }, (_, i) =>
+    createTestContext({ key: `bench-${i}`, logger }),
+  )
+  const abort = (): void => {
+    for (const c of contexts) c.abort()
+  }
   emit({ type: 'ready' })
   await go()
   const cpu = process.cpuUsage()
   const start = performance.now()
-  const running = factory(topicConfig, { id: 'main', url: `file://${config.sinkDir}` }, 0)(ctx)
+  // Several instances form one consumer group, as `parallelism` does on one node.
+  const running = Promise.all(
+    contexts.map(({ ctx }, i) =>
+      factory(topicConfig, { id: 'main', url: `file://${config.sinkDir}` }, i)(ctx),
+    ),
+  )
   let failure: unknown
   running.catch((error: unknown) => {
     failure = error

@@ -210,7 +210,8 @@ export const archiverFlags: readonly FlagSpec[] = [
 const examples = `S3 sinks: credentials come from the usual AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
 AWS_PROFILE, instance roles...), the region from AWS_REGION. KDP_S3_ENDPOINT (an http(s) URL) and
 KDP_S3_FORCE_PATH_STYLE=true point them at an S3-compatible store; KDP_S3_SSE (AES256 or aws:kms)
-and KDP_S3_SSE_KMS_KEY_ID set server-side encryption (or the config file's s3 section).
+and KDP_S3_SSE_KMS_KEY_ID set server-side encryption (or the config file's s3 section). All of them:
+${s3Flags.map((flag) => `  ${flag.env}: ${flag.description}`).join('\n')}
 
 Examples:
   # Archive every topic to a local folder, HTTP API on http://127.0.0.1:8080

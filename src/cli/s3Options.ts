@@ -2,9 +2,16 @@
 // them) or the `s3` section of the config file; there are no flags for them. Credentials are not
 // settings: they come from the AWS SDK's default chain.
 import type * as t from 'io-ts'
-import { endpointUrl, regionName, type S3SinkOptions, serverSideEncryption } from '../sinks/s3Sink.js'
+import {
+  checksumAlgorithm,
+  endpointUrl,
+  regionName,
+  type S3SinkOptions,
+  serverSideEncryption,
+  storageClass,
+} from '../sinks/s3Sink.js'
 import { type FlagSpec, UsageError } from './layers.js'
-import { booleanFlag, fromText, optional } from './values.js'
+import { booleanFlag, fromText, optional, wholeNumber } from './values.js'
 
 export const s3Flags: readonly FlagSpec[] = [
   {
@@ -47,6 +54,38 @@ export const s3Flags: readonly FlagSpec[] = [
     kind: 'string',
     description: 'KMS key of aws:kms encryption.',
   },
+  {
+    name: 's3-storage-class',
+    cli: false,
+    env: 'KDP_S3_STORAGE_CLASS',
+    file: 's3.storageClass',
+    kind: 'string',
+    description: 'Storage class of every object (STANDARD_IA, GLACIER_IR, ...).',
+  },
+  {
+    name: 's3-checksum',
+    cli: false,
+    env: 'KDP_S3_CHECKSUM',
+    file: 's3.checksum',
+    kind: 'string',
+    description: 'Checksum S3 verifies: CRC32 (default), CRC32C, CRC64NVME, SHA1, SHA256.',
+  },
+  {
+    name: 's3-object-tags',
+    cli: false,
+    env: 'KDP_S3_OBJECT_TAGS',
+    file: 's3.objectTags',
+    kind: 'boolean',
+    description: 'Tag objects with their first and last offset and record count (needs s3:PutObjectTagging).',
+  },
+  {
+    name: 's3-max-concurrent-puts',
+    cli: false,
+    env: 'KDP_S3_MAX_CONCURRENT_PUTS',
+    file: 's3.maxConcurrentPuts',
+    kind: 'string',
+    description: 'Puts at once at the most (halved at each 503 SlowDown, grown back on success). Default 16.',
+  },
 ]
 
 /** A codec of a text that an io-ts refinement checks, with a readable reason. */
@@ -63,6 +102,18 @@ export const s3Codecs = {
       s.trim() === '' ? { reason: 'expected a key id' } : { ok: s.trim() },
     ),
   ),
+  's3-storage-class': checked(
+    'StorageClass',
+    storageClass,
+    `expected one of ${Object.keys(storageClass.keys).join(', ')}`,
+  ),
+  's3-checksum': checked(
+    'ChecksumAlgorithm',
+    checksumAlgorithm,
+    `expected one of ${Object.keys(checksumAlgorithm.keys).join(', ')}`,
+  ),
+  's3-object-tags': optional(booleanFlag(false)),
+  's3-max-concurrent-puts': optional(wholeNumber(1, 256)),
 }
 
 type S3Values = { readonly [K in keyof typeof s3Codecs]: t.TypeOf<(typeof s3Codecs)[K]> }
@@ -80,5 +131,9 @@ export function s3Settings(v: S3Values): S3SinkOptions {
     ...(v['s3-force-path-style'] !== undefined && { forcePathStyle: v['s3-force-path-style'] }),
     ...(v['s3-sse'] !== undefined && { serverSideEncryption: v['s3-sse'] }),
     ...(v['s3-sse-kms-key-id'] !== undefined && { sseKmsKeyId: v['s3-sse-kms-key-id'] }),
+    ...(v['s3-storage-class'] !== undefined && { storageClass: v['s3-storage-class'] }),
+    ...(v['s3-checksum'] !== undefined && { checksumAlgorithm: v['s3-checksum'] }),
+    ...(v['s3-object-tags'] !== undefined && { objectTags: v['s3-object-tags'] }),
+    ...(v['s3-max-concurrent-puts'] !== undefined && { maxConcurrentPuts: v['s3-max-concurrent-puts'] }),
   }
 }

@@ -134,6 +134,7 @@ export function buildHttpApi(options: HttpApiOptions): FastifyInstance {
   registerLagRoutes(app, { configs: options.configs, status: options.status })
   registerTopicRoutes(app, {
     configs: options.configs,
+    status: options.status,
     guard: writeGuard(options.token),
     logger,
     ...(options.knownTopics ? { knownTopics: options.knownTopics } : {}),

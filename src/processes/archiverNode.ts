@@ -6,6 +6,7 @@ import { connectKafka, type KafkaClient, type KafkaSecurity } from '../kafka/ind
 import { messageOf } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logging.js'
 import { withTimeout } from '../util/timeout.js'
+import { cutsTopicOf, cutsTopicSettings } from './archiver/cutLog.js'
 import type { ArchiveMetrics } from './archiver/metrics.js'
 import { type ArchiverFactory, ArchiverSet } from './archiverSet.js'
 import { type HeavyUseThresholds, masterProcess } from './master.js'
@@ -90,6 +91,7 @@ export function clusterNames(cluster: string) {
     configs: `${cluster}-configs`,
     status: `${cluster}-status`,
     events: `${cluster}-events`,
+    cuts: cutsTopicOf(cluster),
     technical: `${cluster}-processes`,
     masterGroup: `${cluster}-master`,
     archiverGroup: `${cluster}-archivers`,
@@ -100,6 +102,7 @@ export function clusterNames(cluster: string) {
       `${cluster}-events`,
       `${cluster}-processes`,
       epochsTopicOf(`${cluster}-processes`),
+      cutsTopicOf(cluster),
     ],
   }
 }
@@ -149,6 +152,8 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
   }
   try {
     await events.start()
+    // Created here like the other state topics, so that no archiver waits for it (see cutLog.ts).
+    await client.ensureTopic({ topic: names.cuts, ...cutsTopicSettings })
     await configs.start()
     cleanups.push({ what: 'stop reading configs', run: () => configs.stop(), boundMs: stopStepBoundMs })
 
@@ -184,6 +189,7 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
           processes: running,
           lag: () => options.metrics?.lag() ?? 0,
           partitions: () => options.metrics?.sampleLoads() ?? [],
+          stoppedArchivers: () => options.metrics?.stopped.list() ?? [],
           warnings: () => masterWarnings,
         },
       },
@@ -252,6 +258,12 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
     handles.push(masterHandle)
     const archiverHandle = await processing.start(names.archiverGroup, archivers)
     handles.push(archiverHandle)
+    // An archiver that stops by itself (a permanent sink error, a conflicting object) is an event.
+    const unsubscribeStops = options.metrics?.stopped.onStop(
+      (stopped) => void events.emit({ type: 'archiver-stopped', nodeId, ...stopped }),
+    )
+    if (unsubscribeStops)
+      cleanups.push({ what: 'stop reporting archiver stops', run: async () => unsubscribeStops() })
     for (const handle of handles) {
       handle.onFailure(
         (f) =>

@@ -1,11 +1,11 @@
 import type { Dirent } from 'node:fs'
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { link, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { messageOf } from '../util/errors.js'
 import { abortError, SinkError, SinkObjectNotFoundError } from './errors.js'
 import { assertValidKey, assertValidPrefix, isTempName, sortKeys, tempNameFor } from './keys.js'
-import type { ObjectMetadata, Sink } from './sink.js'
+import type { CreateOutcome, ObjectMetadata, Sink } from './sink.js'
 
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code
@@ -34,6 +34,8 @@ async function syncDirectory(dir: string): Promise<void> {
  *   rename, and parent directories it created) have been fsynced.
  * - Keys stay inside the directory (see keys.ts); `list` never returns temporary files, which a
  *   crash in the middle of a `put` may leave behind.
+ * - Create without replace: `create` links the fsynced temporary file to the target name
+ *   (`link(2)` fails with EEXIST instead of replacing), so an existing file is never touched.
  * - The metadata is not stored: a file's name (`.jsonl.gz`) says what it holds.
  */
 export class FileSystemSink implements Sink {
@@ -64,6 +66,27 @@ export class FileSystemSink implements Sink {
   }
 
   async put(key: string, body: Buffer, _metadata: ObjectMetadata, signal?: AbortSignal): Promise<void> {
+    await this.#store(key, body, signal, 'replace')
+  }
+
+  async create(
+    key: string,
+    body: Buffer,
+    _metadata: ObjectMetadata,
+    signal?: AbortSignal,
+  ): Promise<CreateOutcome> {
+    const stored = await this.#store(key, body, signal, 'create')
+    if (stored) return { created: true }
+    return { created: false, existing: { attributes: {}, read: () => this.get(key) } }
+  }
+
+  /** Writes a fsynced temporary file and moves it into place; false when `create` found the key taken. */
+  async #store(
+    key: string,
+    body: Buffer,
+    signal: AbortSignal | undefined,
+    mode: 'replace' | 'create',
+  ): Promise<boolean> {
     const finalPath = this.pathOf(key)
     if (signal?.aborted) throw abortError(`put '${key}' on ${this.url}`, signal)
     const parent = path.dirname(finalPath)
@@ -76,7 +99,7 @@ export class FileSystemSink implements Sink {
       })
     }
     const tempPath = path.join(parent, tempNameFor(path.basename(finalPath)))
-    let renamed = false
+    let placed = false
     try {
       const handle = await open(tempPath, 'wx', 0o644)
       try {
@@ -86,9 +109,20 @@ export class FileSystemSink implements Sink {
         await handle.close()
       }
       if (signal?.aborted) throw abortError(`put '${key}' on ${this.url}`, signal)
-      await rename(tempPath, finalPath)
-      renamed = true
-      // The rename lives in `parent`; each directory mkdir created lives in its own parent.
+      if (mode === 'replace') {
+        await rename(tempPath, finalPath)
+      } else {
+        try {
+          await link(tempPath, finalPath)
+        } catch (error) {
+          if (errorCode(error) !== 'EEXIST') throw error
+          await rm(tempPath, { force: true })
+          return false
+        }
+        await rm(tempPath, { force: true })
+      }
+      placed = true
+      // The new entry lives in `parent`; each directory mkdir created lives in its own parent.
       const toSync = [parent]
       if (created !== undefined) {
         for (let dir = parent; dir !== created && dir !== path.dirname(dir); dir = path.dirname(dir))
@@ -96,8 +130,9 @@ export class FileSystemSink implements Sink {
         toSync.push(path.dirname(created))
       }
       for (const dir of new Set(toSync)) await syncDirectory(dir)
+      return true
     } catch (error) {
-      if (!renamed) await rm(tempPath, { force: true }).catch(() => {})
+      if (!placed) await rm(tempPath, { force: true }).catch(() => {})
       if (error instanceof Error && error.name === 'AbortError') throw error
       throw new SinkError('put', this.url, key, messageOf(error), { cause: error })
     }

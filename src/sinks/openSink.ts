@@ -2,7 +2,15 @@ import * as t from 'io-ts'
 import { decodeOrThrow, type FieldError, ValidationError } from '../util/decode.js'
 import { FileSystemSink } from './fileSystemSink.js'
 import { parseSinkUrl } from './location.js'
-import { endpointUrl, regionName, S3Sink, type S3SinkOptions, serverSideEncryption } from './s3Sink.js'
+import {
+  checksumAlgorithm,
+  endpointUrl,
+  regionName,
+  S3Sink,
+  type S3SinkOptions,
+  serverSideEncryption,
+  storageClass,
+} from './s3Sink.js'
 import type { Sink } from './sink.js'
 
 export { parseSinkUrl, type SinkLocation, sinkUrlProblem } from './location.js'
@@ -18,6 +26,9 @@ const S3Environment = t.partial({
   KDP_S3_FORCE_PATH_STYLE: booleanText,
   KDP_S3_SSE: serverSideEncryption,
   KDP_S3_SSE_KMS_KEY_ID: t.refinement(t.string, (s) => s.trim() !== '', 'NonEmptyString'),
+  KDP_S3_STORAGE_CLASS: storageClass,
+  KDP_S3_CHECKSUM: checksumAlgorithm,
+  KDP_S3_OBJECT_TAGS: booleanText,
 })
 type S3Environment = t.TypeOf<typeof S3Environment>
 
@@ -26,7 +37,8 @@ const variables = Object.keys(S3Environment.props) as (keyof S3Environment)[]
 /**
  * S3 sink options from environment variables: `KDP_S3_ENDPOINT` (http(s) URL), `AWS_REGION`,
  * `KDP_S3_FORCE_PATH_STYLE` (`true`/`false`/`1`/`0`), `KDP_S3_SSE` (`AES256` or `aws:kms`) and
- * `KDP_S3_SSE_KMS_KEY_ID` (with `KDP_S3_SSE=aws:kms`). Unset or empty variables are left out.
+ * `KDP_S3_SSE_KMS_KEY_ID` (with `KDP_S3_SSE=aws:kms`), `KDP_S3_STORAGE_CLASS`, `KDP_S3_CHECKSUM`
+ * and `KDP_S3_OBJECT_TAGS` (`true`/`false`/`1`/`0`). Unset or empty variables are left out.
  * Throws one ValidationError whose field paths are the names of every bad variable.
  */
 export function s3OptionsFromEnv(env: Environment): S3SinkOptions {
@@ -55,6 +67,10 @@ export function s3OptionsFromEnv(env: Environment): S3SinkOptions {
       decoded.KDP_S3_FORCE_PATH_STYLE === 'true' || decoded.KDP_S3_FORCE_PATH_STYLE === '1'
   if (decoded.KDP_S3_SSE !== undefined) options.serverSideEncryption = decoded.KDP_S3_SSE
   if (decoded.KDP_S3_SSE_KMS_KEY_ID !== undefined) options.sseKmsKeyId = decoded.KDP_S3_SSE_KMS_KEY_ID
+  if (decoded.KDP_S3_STORAGE_CLASS !== undefined) options.storageClass = decoded.KDP_S3_STORAGE_CLASS
+  if (decoded.KDP_S3_CHECKSUM !== undefined) options.checksumAlgorithm = decoded.KDP_S3_CHECKSUM
+  if (decoded.KDP_S3_OBJECT_TAGS !== undefined)
+    options.objectTags = decoded.KDP_S3_OBJECT_TAGS === 'true' || decoded.KDP_S3_OBJECT_TAGS === '1'
   return options
 }
 

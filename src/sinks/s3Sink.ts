@@ -1,5 +1,6 @@
 import {
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type PutObjectCommandInput,
@@ -11,10 +12,11 @@ import * as t from 'io-ts'
 import { decodeOrThrow, ValidationError } from '../util/decode.js'
 import { messageOf } from '../util/errors.js'
 import { type Logger, silentLogger } from '../util/logging.js'
+import { AdaptiveLimit } from './adaptiveLimit.js'
 import { abortError, SinkError, SinkObjectNotFoundError } from './errors.js'
 import { assertValidKey, assertValidPrefix, sortKeys } from './keys.js'
 import { bucketNameProblem, formatS3Url } from './location.js'
-import type { ObjectMetadata, Sink } from './sink.js'
+import type { CreateOutcome, ExistingObject, ObjectMetadata, Sink } from './sink.js'
 
 const MiB = 1024 * 1024
 
@@ -38,6 +40,21 @@ export interface S3SinkOptions {
   readonly serverSideEncryption?: 'AES256' | 'aws:kms'
   /** KMS key for `aws:kms`; default: the account's AWS-managed key. */
   readonly sseKmsKeyId?: string
+  /** Storage class of every object (`STANDARD_IA`, `GLACIER_IR`...). Default: the bucket's (STANDARD). */
+  readonly storageClass?: S3StorageClass
+  /** Checksum S3 verifies on arrival and keeps with the object. Default CRC32 (the SDK's). */
+  readonly checksumAlgorithm?: S3ChecksumAlgorithm
+  /**
+   * Also store the archiver's attributes (first and last offset, record count) as object tags, for
+   * lifecycle rules and inventory reports. Needs `s3:PutObjectTagging` besides `s3:PutObject`, and
+   * S3 bills tags: off by default (the same attributes are always stored as user metadata).
+   */
+  readonly objectTags?: boolean
+  /**
+   * Puts at once (node-wide for this sink), the most the adaptive limit goes up to: each 503 SlowDown
+   * halves it, successes raise it again. Default 16.
+   */
+  readonly maxConcurrentPuts?: number
   /** Bodies larger than this go multipart in parts of this size. Default 8 MiB, at least 5 MiB. */
   readonly partSize?: number
   /** Parts uploaded at once (memory: up to queueSize × partSize per put). Default 4. */
@@ -73,6 +90,29 @@ export const regionName = t.refinement(t.string, (s) => /^[A-Za-z0-9_-]{1,64}$/.
 
 export const serverSideEncryption = t.keyof({ AES256: null, 'aws:kms': null })
 
+/** The storage classes an archive may use (S3's names). */
+export const storageClass = t.keyof({
+  STANDARD: null,
+  STANDARD_IA: null,
+  ONEZONE_IA: null,
+  INTELLIGENT_TIERING: null,
+  GLACIER_IR: null,
+  GLACIER: null,
+  DEEP_ARCHIVE: null,
+  REDUCED_REDUNDANCY: null,
+})
+export type S3StorageClass = t.TypeOf<typeof storageClass>
+
+/** The checksums S3 computes and verifies on arrival. */
+export const checksumAlgorithm = t.keyof({
+  CRC32: null,
+  CRC32C: null,
+  CRC64NVME: null,
+  SHA1: null,
+  SHA256: null,
+})
+export type S3ChecksumAlgorithm = t.TypeOf<typeof checksumAlgorithm>
+
 // The options that are plain values; credentials and logger are objects checked by their types.
 const S3SinkOptionValues = t.partial({
   endpoint: endpointUrl,
@@ -80,6 +120,10 @@ const S3SinkOptionValues = t.partial({
   forcePathStyle: t.boolean,
   serverSideEncryption,
   sseKmsKeyId: t.refinement(t.string, (s) => s.trim() !== '', 'NonEmptyString'),
+  storageClass,
+  checksumAlgorithm,
+  objectTags: t.boolean,
+  maxConcurrentPuts: intIn(1, 256, 'MaxConcurrentPuts(1..256)'),
   partSize: intIn(minPartSize, 5 * 1024 * MiB, 'PartSize(5 MiB..5 GiB)'),
   queueSize: intIn(1, 64, 'QueueSize(1..64)'),
   connectionTimeoutMs: intIn(1, 600_000, 'TimeoutMs(1..600000)'),
@@ -99,6 +143,10 @@ export function validateS3SinkOptions(options: S3SinkOptions): void {
     forcePathStyle: options.forcePathStyle,
     serverSideEncryption: options.serverSideEncryption,
     sseKmsKeyId: options.sseKmsKeyId,
+    storageClass: options.storageClass,
+    checksumAlgorithm: options.checksumAlgorithm,
+    objectTags: options.objectTags,
+    maxConcurrentPuts: options.maxConcurrentPuts,
     partSize: options.partSize,
     queueSize: options.queueSize,
     connectionTimeoutMs: options.connectionTimeoutMs,
@@ -127,18 +175,46 @@ function loggableEndpoint(endpoint: string | undefined): string | undefined {
   }
 }
 
+/** S3's answer to a conditional write whose condition failed: the key is taken (412). */
+function isPreconditionFailed(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (error.name === 'PreconditionFailed' ||
+      (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412)
+  )
+}
+
+/** Throttling: 503 SlowDown (also 'Throttling', 'RequestLimitExceeded' from S3-compatible stores). */
+export function isThrottle(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+  return (
+    error.name === 'SlowDown' ||
+    error.name === 'Throttling' ||
+    error.name === 'ThrottlingException' ||
+    error.name === 'RequestLimitExceeded' ||
+    status === 503
+  )
+}
+
 /**
  * A sink in an S3 bucket under a prefix (`s3://bucket/prefix`).
  *
  * - Atomic replace: S3 makes an object visible only once its PUT (or CompleteMultipartUpload)
  *   succeeded, and replaces an existing key whole; readers see the old or the new object.
+ * - Create without replace: `create` sends `If-None-Match: *` on PutObject and on
+ *   CompleteMultipartUpload; S3 answers 412 when the key exists, and the existing object's user
+ *   metadata is read back (HeadObject) for the caller to compare.
  * - Durability: `put` resolves after S3 acknowledged the object (S3 stores it redundantly before it
  *   answers). Bodies above `partSize` go multipart through `@aws-sdk/lib-storage`; a failed or
  *   aborted multipart upload is aborted on S3 so that no parts linger.
  * - Failures: connection and request timeouts bound every request and the SDK retries each
- *   `maxAttempts` times, so an unreachable S3 makes `put` reject (never hang); the caller retries
- *   the whole put. Aborting the signal rejects at once with an AbortError; a final request that had
- *   already reached S3 may still take effect (as with any abandoned write).
+ *   `maxAttempts` times (adaptive retry mode: it also slows its own request rate when throttled), so
+ *   an unreachable S3 makes `put` reject (never hang); the caller retries the whole put. Aborting
+ *   the signal rejects at once with an AbortError; a final request that had already reached S3 may
+ *   still take effect (as with any abandoned write).
+ * - Throttling: at most `maxConcurrentPuts` puts at once, an adaptive limit that halves at each
+ *   503 SlowDown (every attempt counts, the SDK's own retries too) and grows back with successes.
  * - Credentials are never logged; `url` and error messages hold only the bucket and keys.
  */
 export class S3Sink implements Sink {
@@ -146,10 +222,16 @@ export class S3Sink implements Sink {
   readonly bucket: string
   /** No leading or trailing `/`; may be empty. */
   readonly prefix: string
+  /** The puts allowed at once now (see `maxConcurrentPuts`); read by metrics and tests. */
+  readonly concurrency: AdaptiveLimit
   private readonly client: S3Client
   private readonly partSize: number
   private readonly queueSize: number
-  private readonly sse: Pick<PutObjectCommandInput, 'ServerSideEncryption' | 'SSEKMSKeyId'>
+  private readonly objectParams: Pick<
+    PutObjectCommandInput,
+    'ServerSideEncryption' | 'SSEKMSKeyId' | 'StorageClass' | 'ChecksumAlgorithm'
+  >
+  private readonly objectTags: boolean
   private readonly logger: Logger
 
   constructor(location: { bucket: string; prefix?: string }, options: S3SinkOptions = {}) {
@@ -163,12 +245,17 @@ export class S3Sink implements Sink {
     this.url = formatS3Url(this.bucket, this.prefix)
     this.partSize = options.partSize ?? defaultPartSize
     this.queueSize = options.queueSize ?? 4
-    this.sse =
-      options.serverSideEncryption === undefined
+    this.objectParams = {
+      ...(options.serverSideEncryption === undefined
         ? {}
         : options.serverSideEncryption === 'aws:kms' && options.sseKmsKeyId !== undefined
           ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: options.sseKmsKeyId }
-          : { ServerSideEncryption: options.serverSideEncryption }
+          : { ServerSideEncryption: options.serverSideEncryption }),
+      ...(options.storageClass !== undefined && { StorageClass: options.storageClass }),
+      ...(options.checksumAlgorithm !== undefined && { ChecksumAlgorithm: options.checksumAlgorithm }),
+    }
+    this.objectTags = options.objectTags ?? false
+    this.concurrency = new AdaptiveLimit(options.maxConcurrentPuts ?? 16)
     this.logger = (options.logger ?? silentLogger).child({ sink: this.url })
     this.client = new S3Client({
       endpoint: options.endpoint,
@@ -176,6 +263,8 @@ export class S3Sink implements Sink {
       forcePathStyle: options.forcePathStyle ?? false,
       credentials: options.credentials,
       maxAttempts: options.maxAttempts ?? 3,
+      // Adaptive: the SDK's retries also slow the client's request rate after throttling answers.
+      retryMode: 'adaptive',
       followRegionRedirects: true,
       requestHandler: {
         connectionTimeout: options.connectionTimeoutMs ?? 5_000,
@@ -184,11 +273,24 @@ export class S3Sink implements Sink {
         throwOnRequestTimeout: true,
       },
     })
+    // Every attempt's throttling answer (inside the SDK's retry loop) lowers the limit of puts at once.
+    this.client.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          return await next(args)
+        } catch (error) {
+          if (isThrottle(error)) this.concurrency.throttled()
+          throw error
+        }
+      },
+      { step: 'deserialize', name: 'kdpThrottleObserver' },
+    )
     this.logger.debug('S3 sink opened', {
       endpoint: loggableEndpoint(options.endpoint) ?? 'default',
       region: options.region ?? 'default',
       forcePathStyle: options.forcePathStyle ?? false,
       serverSideEncryption: options.serverSideEncryption ?? 'none',
+      storageClass: options.storageClass ?? 'default',
       partSize: this.partSize,
     })
   }
@@ -199,23 +301,54 @@ export class S3Sink implements Sink {
   }
 
   async put(key: string, body: Buffer, metadata: ObjectMetadata, signal?: AbortSignal): Promise<void> {
+    await this.#store(key, body, metadata, signal, false)
+  }
+
+  async create(
+    key: string,
+    body: Buffer,
+    metadata: ObjectMetadata,
+    signal?: AbortSignal,
+  ): Promise<CreateOutcome> {
+    const created = await this.#store(key, body, metadata, signal, true)
+    if (created) return { created: true }
+    return { created: false, existing: await this.#existing(key) }
+  }
+
+  /** Stores the object; false when `onlyIfAbsent` and S3 answered 412 (the key is taken). */
+  async #store(
+    key: string,
+    body: Buffer,
+    metadata: ObjectMetadata,
+    signal: AbortSignal | undefined,
+    onlyIfAbsent: boolean,
+  ): Promise<boolean> {
     assertValidKey(key)
     const what = `put '${key}' on ${this.url}`
     if (signal?.aborted) throw abortError(what, signal)
+    const attributes = metadata.attributes ?? {}
     const params: PutObjectCommandInput = {
       Bucket: this.bucket,
       Key: this.objectKey(key),
       Body: body,
       ContentType: metadata.contentType,
       ContentEncoding: metadata.contentEncoding,
-      ...this.sse,
+      ...this.objectParams,
+      ...(Object.keys(attributes).length > 0 && { Metadata: { ...attributes } }),
+      ...(this.objectTags &&
+        Object.keys(attributes).length > 0 && { Tagging: new URLSearchParams(attributes).toString() }),
+      // lib-storage passes the params on to CompleteMultipartUpload, so large bodies are conditional too.
+      ...(onlyIfAbsent && { IfNoneMatch: '*' }),
     }
     const multipart = body.length > this.partSize
     try {
-      if (!multipart) {
-        // One request: the signal cancels it for real.
-        await this.client.send(new PutObjectCommand(params), { abortSignal: signal })
-      } else {
+      await this.concurrency.run(async () => {
+        if (signal?.aborted) throw abortError(what, signal)
+        if (!multipart) {
+          // One request: the signal cancels it for real.
+          await this.client.send(new PutObjectCommand(params), { abortSignal: signal })
+          return
+        }
         const controller = new AbortController()
         const onAbort = (): void => controller.abort()
         signal?.addEventListener('abort', onAbort, { once: true })
@@ -231,12 +364,30 @@ export class S3Sink implements Sink {
         } finally {
           signal?.removeEventListener('abort', onAbort)
         }
-      }
+      }, isThrottle)
     } catch (error) {
       if (signal?.aborted) throw abortError(what, signal)
+      if (onlyIfAbsent && isPreconditionFailed(error)) {
+        this.logger.debug('object exists; not replaced', { key })
+        return false
+      }
       throw new SinkError('put', this.url, key, messageOf(error), { cause: error })
     }
     this.logger.debug('object stored', { key, bytes: body.length, multipart })
+    return true
+  }
+
+  async #existing(key: string): Promise<ExistingObject> {
+    try {
+      const head = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }),
+      )
+      return { attributes: { ...head.Metadata }, read: () => this.get(key) }
+    } catch (error) {
+      throw new SinkError('get', this.url, key, `the object exists but cannot be read: ${messageOf(error)}`, {
+        cause: error,
+      })
+    }
   }
 
   async list(prefix = ''): Promise<string[]> {

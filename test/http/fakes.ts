@@ -14,7 +14,13 @@ export const defaultFields: TopicConfigFields = {
   sinks: [],
   pathTemplate: 'dt={date}/hr={hour}',
   time: { field: null, format: 'epoch-ms', granularity: 'hour', timeZone: 'UTC' },
-  rotation: { maxBytes: 64 * 1024 * 1024, maxRecords: 100_000, maxSpanMs: 3_600_000, maxAgeMs: null },
+  rotation: {
+    maxBytes: 64 * 1024 * 1024,
+    maxRecords: 100_000,
+    maxSpanMs: 3_600_000,
+    maxAgeMs: null,
+    idleMs: 60_000,
+  },
   format: 'jsonl',
   compression: 'gzip',
   sortBy: null,
@@ -74,6 +80,7 @@ export function node(nodeId: string, overrides: Partial<ReportedNode> = {}): Rep
     warnings: [],
     eventLoopDelayMs: 1.5,
     partitions: [],
+    stoppedArchivers: [],
     lost: false,
     ...overrides,
   }

@@ -10,8 +10,8 @@ describe('reading topic configs', () => {
     const response = await fetch(url('/topics'))
     expect(response.status).toBe(200)
     expect(await json(response)).toEqual([
-      { topic: 'clicks', config: clicks },
-      { topic: 'tweets', config: tweets },
+      { topic: 'clicks', config: clicks, stopped: [] },
+      { topic: 'tweets', config: tweets, stopped: [] },
     ])
   })
 
@@ -28,9 +28,9 @@ describe('reading topic configs', () => {
       knownTopics: async () => ['zebra', 'tweets', 'audit', 'audit'],
     })
     expect(await json(await fetch(url('/topics')))).toEqual([
-      { topic: 'audit', config: null },
-      { topic: 'tweets', config: tweets },
-      { topic: 'zebra', config: null },
+      { topic: 'audit', config: null, stopped: [] },
+      { topic: 'tweets', config: tweets, stopped: [] },
+      { topic: 'zebra', config: null, stopped: [] },
     ])
   })
 
@@ -45,7 +45,7 @@ describe('reading topic configs', () => {
     })
     const response = await fetch(api.url('/topics'))
     expect(response.status).toBe(200)
-    expect(await json(response)).toEqual([{ topic: 'tweets', config: tweets }])
+    expect(await json(response)).toEqual([{ topic: 'tweets', config: tweets, stopped: [] }])
     expect(api.logger.entries).toContainEqual(
       expect.objectContaining({
         level: 'warn',

@@ -76,7 +76,7 @@ describe('writing topic configs', () => {
     expect(after.status).toBe(200)
     expect(await json(after)).toMatchObject({ topic: 'tweets', parallelism: 3 })
     expect(await json(await fetch(api.url('/topics')))).toEqual([
-      { topic: 'tweets', config: expect.objectContaining({ parallelism: 3 }) },
+      { topic: 'tweets', config: expect.objectContaining({ parallelism: 3 }), stopped: [] },
     ])
   })
 

@@ -11,6 +11,7 @@ describe('clusterNames', () => {
       'prod-events',
       'prod-processes',
       'prod-processes-epochs',
+      'prod-cuts',
       'orders',
     ]
     expect(selectTopics(topics, [/.*/], [], new Set(names.internal))).toEqual(['orders'])

@@ -6,11 +6,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { gunzipSync } from 'node:zlib'
+import { CreateBucketCommand } from '@aws-sdk/client-s3'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest'
 import { archiveGroupId } from '../../src/processes/archiver/index.js'
 import { openSink } from '../../src/sinks/openSink.js'
+import type { Sink } from '../../src/sinks/sink.js'
+import { motoS3 } from '../helpers/aws.js'
 import { eventually, uniqueName } from '../helpers/names.js'
+import { startTcpProxy } from '../helpers/tcpProxy.js'
 
 const brokers = inject('kafkaBrokers').split(',')
 const script = new URL('./harness/archiving-node.ts', import.meta.url).pathname
@@ -30,11 +34,12 @@ async function startNode(
   cluster: string,
   nodeId: string,
   logDir: string,
+  extra: { s3Endpoint?: string; maxMessagesInFlight?: number; slowAfterPutMs?: number } = {},
 ): Promise<{ child: ChildProcess; http: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     env: {
       ...process.env,
-      KDP_TEST_ARCHIVE_NODE: JSON.stringify({ brokers, cluster, nodeId, slowPutMs: 150 }),
+      KDP_TEST_ARCHIVE_NODE: JSON.stringify({ brokers, cluster, nodeId, slowPutMs: 150, ...extra }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -61,6 +66,7 @@ async function expectExactlyOnce(
   partitions: number,
   perPartition: number,
   logDir: string,
+  options: { sink?: Sink; commitWithinMs?: number } = {},
 ): Promise<void> {
   const groupId = archiveGroupId(cluster, topic, 'local')
   await eventually(
@@ -69,11 +75,11 @@ async function expectExactlyOnce(
       const committed = await admin.fetchOffsets({ groupId, topics: [topic] })
       return committed[0]?.partitions.every((p) => p.offset === String(perPartition)) ? true : undefined
     },
-    180_000,
+    options.commitWithinMs ?? 180_000,
     1000,
   )
 
-  const sink = openSink(`file://${archiveDir}`)
+  const sink = options.sink ?? openSink(`file://${archiveDir}`)
   const seen = new Map<string, number>()
   for (const key of await sink.list()) {
     for (const line of gunzipSync(await sink.get(key))
@@ -93,8 +99,14 @@ async function expectExactlyOnce(
   expect(seen.size).toBe(partitions * perPartition)
 }
 
-/** A topic archived by the nodes, with records produced in rounds of 30 per partition meanwhile. */
-async function archivedTopic(nodes: Map<string, { http: string }>, partitions: number, perPartition: number) {
+/** A topic archived by the nodes, with records produced in rounds of `round` per partition meanwhile. */
+async function archivedTopic(
+  nodes: Map<string, { http: string }>,
+  partitions: number,
+  perPartition: number,
+  options: { round?: number; pauseMs?: number; sinkUrl?: string; config?: Record<string, unknown> } = {},
+) {
+  const round = options.round ?? 30
   const topic = uniqueName('eo-events')
   const archiveDir = mkdtempSync(join(tmpdir(), 'kdp-eo-archive-'))
   const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING })
@@ -106,24 +118,26 @@ async function archivedTopic(nodes: Map<string, { http: string }>, partitions: n
     headers: { authorization: 'Bearer exactly-once', 'content-type': 'application/json' },
     // Files close only by record count, and every partition gets a multiple of it: no tail is left open.
     body: JSON.stringify({
-      sinks: [{ id: 'local', url: `file://${archiveDir}` }],
+      sinks: [{ id: 'local', url: options.sinkUrl ?? `file://${archiveDir}` }],
       pathTemplate: 'all',
       parallelism: 2,
       rotation: { maxRecords: 30 },
+      ...options.config,
     }),
   })
   expect(put.status).toBe(200)
   const producer = kafka.producer()
   await producer.connect()
   const producing = (async () => {
-    for (let round = 0; round < perPartition / 30; round++) {
-      const messages = Array.from({ length: partitions * 30 }, (_, i) => {
+    for (let r = 0; r * round < perPartition; r++) {
+      const size = Math.min(round, perPartition - r * round)
+      const messages = Array.from({ length: partitions * size }, (_, i) => {
         const p = i % partitions
-        const seq = round * 30 + Math.floor(i / partitions)
+        const seq = r * round + Math.floor(i / partitions)
         return { partition: p, value: JSON.stringify({ p, seq }) }
       })
       await producer.send({ topic, messages })
-      await sleep(150)
+      await sleep(options.pauseMs ?? 150)
     }
   })().finally(() => producer.disconnect())
   return { topic, archiveDir, admin, producing }
@@ -192,6 +206,85 @@ describe('exactly-once files', () => {
     await producing
     await expectExactlyOnce(admin, cluster, topic, archiveDir, partitions, perPartition, logDir)
     await admin.disconnect()
+    expect(unexpectedExits, `events: ${events.join(', ')} (seed ${seed}, logs in ${logDir})`).toEqual([])
+  })
+
+  it('cuts a replay cannot see (idle, age, memory bound) under kill -9, SIGSTOP and an S3 outage: exactly once, all committed after the load', {
+    timeout: 420_000,
+  }, async () => {
+    const seed = Number(process.env.KDP_SCENARIO_SEED ?? Date.now() % 1_000_000)
+    console.log(`archive cuts seed ${seed} (KDP_SCENARIO_SEED=${seed} repeats it)`)
+    let state = seed
+    const random = (): number => {
+      state = (state * 1664525 + 1013904223) >>> 0
+      return state / 2 ** 32
+    }
+    const cluster = uniqueName('eo')
+    const logDir = mkdtempSync(join(tmpdir(), 'kdp-eo-logs-'))
+    const bucket = uniqueName('eo-bucket')
+    await motoS3().send(new CreateBucketCommand({ Bucket: bucket }))
+    // The nodes reach S3 through a proxy the test cuts: an outage in the middle of uploads.
+    const proxy = await startTcpProxy(Number(new URL(inject('motoEndpoint')).port))
+    // Stored files wait up to 1.5 s for their commit, so that kills land between upload and commit.
+    const extra = {
+      s3Endpoint: `http://127.0.0.1:${proxy.port}`,
+      maxMessagesInFlight: 150,
+      slowAfterPutMs: 1500,
+    }
+    const partitions = 4
+    const perPartition = 700
+    const nodes = new Map<string, { child: ChildProcess; http: string }>()
+    for (const id of ['a', 'b', 'c']) nodes.set(id, await startNode(cluster, id, logDir, extra))
+    // Files of up to 1,000 records never fill: every cut is made by a rule a replay cannot see —
+    // the node-wide bound of 150 records in flight, a 3 s wall-clock age, 1.5 s without a record.
+    const idleMs = 1500
+    const { topic, archiveDir, admin, producing } = await archivedTopic(nodes, partitions, perPartition, {
+      // 19 rounds 2 s apart: the load lasts through the failures below.
+      round: 37,
+      pauseMs: 2000,
+      sinkUrl: `s3://${bucket}/eo`,
+      config: { rotation: { maxRecords: 1000, maxAgeMs: 3000, idleMs } },
+    })
+    const events: string[] = []
+    for (let i = 0; i < 6; i++) {
+      await sleep(1500 + Math.floor(random() * 1500))
+      const id = ['a', 'b', 'c'][Math.floor(random() * 3)]!
+      const node = nodes.get(id)!
+      const what = random()
+      if (i === 2) {
+        events.push('S3 outage 5 s')
+        await proxy.cut()
+        await sleep(5000)
+        await proxy.restore()
+      } else if (what < 0.5) {
+        events.push(`kill -9 ${id} + restart`)
+        node.child.kill('SIGKILL')
+        nodes.set(id, await startNode(cluster, id, logDir, extra))
+      } else {
+        events.push(`SIGSTOP ${id} 8 s`)
+        node.child.kill('SIGSTOP')
+        await sleep(8000)
+        node.child.kill('SIGCONT')
+      }
+    }
+    await producing
+    console.log(`events: ${events.join(', ')}`)
+    // Once the load stops, the idle rule cuts every partition's last files: all committed within
+    // idleMs plus the time to settle (a bound generous enough for a shared 2-core machine).
+    const sink = openSink(`s3://${bucket}/eo`, {
+      s3: {
+        endpoint: inject('motoEndpoint'),
+        forcePathStyle: true,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      },
+    })
+    await expectExactlyOnce(admin, cluster, topic, archiveDir, partitions, perPartition, logDir, {
+      sink,
+      commitWithinMs: idleMs + 120_000,
+    })
+    await admin.disconnect()
+    await proxy.close()
     expect(unexpectedExits, `events: ${events.join(', ')} (seed ${seed}, logs in ${logDir})`).toEqual([])
   })
 })

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import * as t from 'io-ts'
-import type { ConfigStore } from '../../processes/state/stores.js'
+import { compressionProblem } from '../../processes/archiver/compression.js'
+import { StoppedArchiver } from '../../processes/state/status.js'
+import type { ConfigStore, StatusView } from '../../processes/state/stores.js'
 import {
   decodeConfigFields,
   fieldsOf,
@@ -9,13 +11,15 @@ import {
   TopicConfig,
   type TopicConfigFields,
 } from '../../processes/state/topicConfig.js'
-import { described } from '../../util/codecs.js'
+import { described, withDefault } from '../../util/codecs.js'
 import { type FieldError, ValidationError } from '../../util/decode.js'
 import type { Logger } from '../../util/logging.js'
 import { sendError } from '../errors.js'
 
 export interface TopicRoutesOptions {
   readonly configs: ConfigStore
+  /** The nodes' status records: where `GET /topics` finds archivers that stopped by themselves. */
+  readonly status?: StatusView
   readonly knownTopics?: () => Promise<string[]>
   /** `onRequest` hook that lets only authenticated writes through. */
   readonly guard: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
@@ -33,6 +37,15 @@ export const TopicEntry = t.readonly(
   t.type({
     topic: KafkaTopicName,
     config: described(t.union([TopicConfig, t.null]), 'null: the topic exists in Kafka but has no config.'),
+    stopped: withDefault(
+      described(
+        t.readonlyArray(t.intersection([StoppedArchiver, t.type({ nodeId: t.string })])),
+        'Its archivers that stopped by themselves (a sink that refuses for good, a conflicting object, ' +
+          'a bad record under policy `fail`), as the live nodes running them report: each stays stopped ' +
+          'until the config changes or the topic is restarted (`POST /topics/:topic/restart`).',
+      ),
+      [],
+    ),
   }),
 )
 export type TopicEntry = t.TypeOf<typeof TopicEntry>
@@ -73,7 +86,7 @@ function invalidTopic(reply: FastifyReply, fields: FieldError[]): FastifyReply {
 }
 
 export function registerTopicRoutes(app: FastifyInstance, options: TopicRoutesOptions): void {
-  const { configs, knownTopics, guard, logger } = options
+  const { configs, knownTopics, guard, logger, status } = options
   const knownTopicsTimeoutMs = options.knownTopicsTimeoutMs ?? 5_000
 
   /** Runs a store write; a store failure (Kafka unreachable, ...) answers 503, a rejected value 400. */
@@ -112,11 +125,17 @@ export function registerTopicRoutes(app: FastifyInstance, options: TopicRoutesOp
         })
       }
     }
+    const stopped = (status?.nodes() ?? [])
+      .filter((n) => !n.lost)
+      .flatMap((n) => n.stoppedArchivers.map((s) => ({ ...s, nodeId: n.nodeId })))
+    const stoppedOf = (topic: string) => stopped.filter((s) => s.topic === topic)
     const entries: TopicEntry[] = configured.map((config) => ({
       topic: config.topic,
       config,
+      stopped: stoppedOf(config.topic),
     }))
-    for (const topic of new Set(existing)) if (!names.has(topic)) entries.push({ topic, config: null })
+    for (const topic of new Set(existing))
+      if (!names.has(topic)) entries.push({ topic, config: null, stopped: stoppedOf(topic) })
     return entries.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0))
   })
 
@@ -143,6 +162,9 @@ export function registerTopicRoutes(app: FastifyInstance, options: TopicRoutesOp
     } else {
       try {
         fields = decodeConfigFields(body)
+        // Valid, but not writable here: refused now rather than an archiver that stops later.
+        const problem = compressionProblem(fields.compression)
+        if (problem !== undefined) errors.push({ path: 'compression', message: problem })
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error
         errors.push(...error.errors)

@@ -7,16 +7,19 @@ import { messageOf } from '../../util/errors.js'
 import { sleep } from '../../util/sleep.js'
 import { settledWithin, untilAborted } from '../../util/timeout.js'
 import type { TopicConfig } from '../state/topicConfig.js'
+import { BadRecords } from './badRecords.js'
+import { compressionProblem } from './compression.js'
+import { type Cut, type CutLog, type FileLayout, layoutOf } from './cutLog.js'
+import { CutUploads } from './cutUploads.js'
 import type { DeadLetters } from './deadLetters.js'
-import { encodeFile, objectKey } from './fileEncoding.js'
-import { FileRotation, type OpenFile } from './fileRotation.js'
+import { type Layout, Layouts } from './fileLayout.js'
 import type { InFlightBudget } from './inFlightBudget.js'
 import type { ArchiveMetrics } from './metrics.js'
-import type { ArchiverLoad, PartitionCounters } from './partitionLoad.js'
-import { RecordPreparation } from './recordPreparation.js'
-import { Abandoned, ignoreAbandoned, retryUntilDone } from './retry.js'
-import { OpenFileCompression, type StreamingGzip } from './streamingGzip.js'
-import { UploadQueue } from './uploadQueue.js'
+import type { ArchiverLoad } from './partitionLoad.js'
+import { PartitionState } from './partitionState.js'
+import { Abandoned, retryUntilDone } from './retry.js'
+import type { StopReason } from './stoppedArchivers.js'
+import type { UploadQueue } from './uploadQueue.js'
 
 /**
  * Files of one partition being encoded and stored at once, beyond which reading that partition waits.
@@ -30,95 +33,90 @@ const STOP_BUDGET_SHARE = 0.8
 export interface ArchiverDeps {
   readonly config: TopicConfig
   readonly sink: Sink
+  /** The sink's id in the config (for reports). */
+  readonly sinkId: string
   readonly consumer: TopicConsumer
   readonly deadLetters: DeadLetters
+  readonly cuts: CutLog
   readonly budget: InFlightBudget
   /** Node-wide limit on files being encoded at once (each holds a copy of its bytes meanwhile). */
   readonly encodeSlots: LimitFunction
   readonly metrics: ArchiveMetrics
-  /** Key under which this archiver's group lag is reported. */
+  /** The archiver's consumer group: key of its lag, its stopped entry and its cuts. */
   readonly lagKey: string
-  /** The sink's id in the topic config (the load signals are per topic, sink and partition). */
-  readonly sinkId: string
-}
-
-interface PartitionState {
-  readonly rotation: FileRotation
-  /** Offset of the last record handled (buffered, dead-lettered or skipped). */
-  lastOffset: number
-  /** The offset the last queued commit will commit (the queue commits in order). */
-  queuedCommit: number | undefined
-  readonly uploads: UploadQueue
-  lock: Promise<void>
 }
 
 /**
  * One archiver instance: a member of the (topic, sink) consumer group that cuts records into files,
- * uploads them, and only then commits. Uploads run in the background, in order per partition, while
- * reading goes on; the in-flight budget counts a file's records until it is stored. Every rebalance
- * drops what is buffered and abandons the uploads under way (the group re-reads from the committed
- * offset and cuts the same files again), so after any crash every record ends up in exactly one
- * object.
+ * records each cut in the cuts log, uploads the files (never replacing an object) and only then
+ * commits. Uploads run in the background, in order per partition, while reading goes on. Every
+ * rebalance drops what is buffered and abandons the uploads under way; whoever reads the partition
+ * next re-reads from the committed offset and cuts at the recorded cuts again, so after any crash
+ * every record ends up in exactly one object, whatever rule made the cut.
  */
 export class Archiver {
   readonly #partitions = new Map<number, PartitionState>()
   readonly #config: TopicConfig
-  readonly #preparation: RecordPreparation
-  readonly #compression: OpenFileCompression
+  readonly #layouts = new Layouts()
+  readonly #layout: Layout
+  readonly #uploads: CutUploads
+  readonly #badRecords: BadRecords
   /** The load signals of the partitions this member owns (status record, /metrics). */
   readonly #load: ArchiverLoad
   #epoch = 0
-  /** Aborts the uploads of the current epoch when a rebalance or stop ends it. */
-  #epochAbort = new AbortController()
-  #uploadSignal: AbortSignal
+  /** Monotonic ms of the latest assignment: the cuts log must be read past it. */
+  #assignedAt = monotonicMs()
   /** Upload queues of earlier epochs that may still be finishing; `run` waits for them. */
   readonly #retired = new Set<UploadQueue>()
-  /** The kafkajs heartbeat of the latest batch, for background uploads that wait out a retry. */
-  #heartbeat: () => Promise<void> = async () => {}
-  #failed = false
+  #stopped: { reason: StopReason; error: string } | undefined
 
   constructor(
     private readonly deps: ArchiverDeps,
     private readonly ctx: ProcessContext,
   ) {
-    const c = deps.config
-    this.#config = c
-    this.#uploadSignal = AbortSignal.any([ctx.signal, this.#epochAbort.signal])
-    this.#preparation = new RecordPreparation(c)
-    this.#compression = new OpenFileCompression(
-      c.format,
-      c.compression === 'gzip' && c.sortBy === null,
-      deps.budget,
-    )
-    this.#load = deps.metrics.openLoad(c.topic, deps.sinkId)
+    this.#config = deps.config
+    this.#load = deps.metrics.openLoad(deps.config.topic, deps.sinkId)
+    this.#layout = this.#layoutFor(layoutOf(deps.config))
+    this.#badRecords = new BadRecords(deps, ctx, (what, control, work) => this.#retry(what, control, work))
+    this.#uploads = new CutUploads(deps, ctx, {
+      epoch: () => this.#epoch,
+      load: (partition, epoch) => (epoch === this.#epoch ? this.#load.existing(partition) : undefined),
+      retry: (what, control, work) => this.#retry(what, control, work),
+    })
   }
 
-  /** Runs until the process is aborted (or the bad-record policy is `fail`). */
+  /** Runs until the process is aborted (or it stops by itself: see `#stop`). */
   async run(): Promise<void> {
     const { consumer, budget, metrics } = this.deps
     const unsubscribe = budget.onPressure(() => void this.#flushLargest())
     const timers: NodeJS.Timeout[] = []
     try {
-      // Joining waits for the broker: an abort meanwhile must not wait for it.
-      await untilAborted(
-        consumer.start({
-          onBatch: (partition, records, control, info) =>
-            this.#withLock(partition, () => this.#onBatch(partition, records, control, info)),
-          onAssignment: (partitions) => {
-            this.#dropAll()
-            this.#load.assigned(partitions)
-          },
-        }),
-        this.ctx.signal,
-      ).catch((error: unknown) => {
-        if (!this.ctx.signal.aborted) throw error
-      })
-      timers.push(setInterval(() => void this.#reportLag(), 5000))
-      if (this.#config.rotation.maxAgeMs !== null) timers.push(setInterval(() => void this.#flushOld(), 1000))
-      while (!this.ctx.signal.aborted && !this.#failed) await sleep(1000, this.ctx.signal)
-      if (this.#failed) {
-        // Policy `fail`, or a permanent sink error: stop consuming and stay stopped (no crash loop)
-        // until the config changes or the topic is restarted; nothing past the last commit is lost.
+      const problem = compressionProblem(this.#config.compression)
+      if (problem !== undefined) this.#stop('unsupported', new Error(problem))
+      else {
+        // Joining waits for the broker: an abort meanwhile must not wait for it.
+        await untilAborted(
+          consumer.start({
+            onBatch: (partition, records, control, info) =>
+              this.#withLock(partition, () => this.#onBatch(partition, records, control, info)),
+            onAssignment: (partitions) => {
+              this.#dropAll()
+              this.#load.assigned(partitions)
+            },
+          }),
+          this.ctx.signal,
+        ).catch((error: unknown) => {
+          if (!this.ctx.signal.aborted) throw error
+        })
+        timers.push(setInterval(() => void this.#reportLag(), 5000))
+        const { maxAgeMs, idleMs } = this.#config.rotation
+        if (maxAgeMs !== null || idleMs !== null)
+          timers.push(setInterval(() => void this.#flushTimed(), 1000))
+        while (!this.ctx.signal.aborted && this.#stopped === undefined) await sleep(1000, this.ctx.signal)
+      }
+      if (this.#stopped !== undefined) {
+        // Stay stopped (no crash loop) until the config changes or the topic is restarted; nothing
+        // past the last commit is lost.
         await untilAborted(consumer.stop(), this.ctx.signal).catch(() => {})
         while (!this.ctx.signal.aborted) await sleep(60_000, this.ctx.signal)
       }
@@ -135,42 +133,37 @@ export class Archiver {
       await settledWithin(consumer.stop(), left())
       await settledWithin(Promise.all([...this.#retired].map((queue) => queue.drained())), left())
       metrics.lagByArchiver.delete(this.deps.lagKey)
+      metrics.stopped.delete(this.deps.lagKey)
       this.#load.close()
     }
+  }
+
+  #layoutFor(spec: FileLayout): Layout {
+    return this.#layouts.get(spec, this.#config, this.deps.budget)
   }
 
   #state(partition: number): PartitionState {
     let state = this.#partitions.get(partition)
     if (!state) {
-      state = {
-        rotation: new FileRotation(this.#config.rotation),
-        lastOffset: -1,
-        queuedCommit: undefined,
-        uploads: new UploadQueue(),
-        lock: Promise.resolve(),
-      }
+      state = new PartitionState(this.#config.rotation, this.#layout)
       this.#partitions.set(partition, state)
     }
     return state
   }
 
   #withLock(partition: number, work: () => Promise<void>): Promise<void> {
-    const state = this.#state(partition)
-    const run = state.lock.then(work)
-    state.lock = run.catch(() => {})
-    return run
+    return this.#state(partition).exclusive(work)
   }
 
   /** After a rebalance kafkajs re-reads from the committed offsets: what we buffered must go. */
   #dropAll(): void {
     this.#epoch++
-    this.#epochAbort.abort(new Abandoned('rebalanced or stopping'))
-    this.#epochAbort = new AbortController()
-    this.#uploadSignal = AbortSignal.any([this.ctx.signal, this.#epochAbort.signal])
+    this.#assignedAt = monotonicMs()
+    this.#uploads.newEpoch()
     for (const state of this.#partitions.values()) {
       const { rotation, uploads } = state
       this.deps.budget.release(rotation.records, rotation.bytes)
-      this.#compression.discard(rotation.takeAll())
+      state.layout.compression.discard(rotation.takeAll())
       if (uploads.size > 0) {
         this.#retired.add(uploads)
         void uploads.drained().then(() => this.#retired.delete(uploads))
@@ -186,15 +179,24 @@ export class Archiver {
     control: BatchControl,
     info: BatchInfo,
   ): Promise<void> {
-    // Stopped for good (policy `fail`, or a permanent sink error): read nothing more; the run loop
-    // stops the consumer, and nothing past the last commit is committed.
-    if (this.#failed) return
+    // Stopped for good: read nothing more; the run loop stops the consumer.
+    if (this.#stopped !== undefined) return
     const epoch = this.#epoch
     const state = this.#state(partition)
     state.uploads.throwIfFailed()
-    this.#heartbeat = control.heartbeat
+    this.#uploads.heartbeat = control.heartbeat
     const load = this.#load.partition(partition)
     load.fetched(info.highWatermark, records[0]?.offset)
+    if (!state.planLoaded) {
+      const problem = await this.#uploads.loadPlan(
+        partition,
+        state,
+        records[0]?.offset ?? 0,
+        this.#assignedAt,
+      )
+      if (problem !== undefined) this.#stop('unsupported', new Error(problem))
+      if (epoch !== this.#epoch || this.#stopped !== undefined) return
+    }
     // Opening time of new files (for the optional age rule): once per batch is precise enough.
     const batchStart = monotonicMs()
     try {
@@ -204,36 +206,48 @@ export class Archiver {
         // after a revocation is dropped with the rest, and nothing is stored or committed unchecked.
         if (i % OWNERSHIP_CHECK_EVERY === 0 && !control.stillOwned()) return
         if (this.ctx.signal.aborted || epoch !== this.#epoch) return
-        if (record.offset <= state.lastOffset) continue
+        const offset = record.offset
+        if (offset <= state.lastOffset) continue
         const valueBytes = record.value?.length ?? 0
         load.recordsIn++
         load.bytesIn += valueBytes
         this.deps.metrics.bytesConsumed += valueBytes
-        const prepared = this.#preparation.prepare(record)
+        state.cutFrom ??= offset
+        await this.#reachPlan(partition, state, epoch, control, offset)
+        const planned = state.plannedAt(offset)
+        if (state.rotation.isEmpty) state.layout = planned ? this.#layoutFor(planned.layout) : this.#layout
+        const prepared = state.layout.preparation.prepare(record)
         if (prepared.kind === 'bad') {
-          await this.#handleBad(partition, record, prepared.reason, control)
-          state.lastOffset = record.offset
-          load.position = record.offset + 1
-          continue
+          const verdict = await this.#badRecords.handle(partition, record, prepared.reason, control)
+          if (verdict === 'fail') this.#stop('bad-record', new Error(prepared.reason))
+          state.lastOffset = offset
+          load.position = offset + 1
+          if (verdict === 'fail')
+            throw new Error(`bad record at ${this.#config.topic}/${partition}@${offset}`)
+        } else {
+          const { rotation } = state
+          if (!planned && rotation.spanWouldExceed(prepared.path, prepared.record.timeMs))
+            await this.#flush(partition, state, epoch, control, 'maxSpanMs')
+          const file = rotation.append(prepared.path, prepared.record, batchStart, state.layout.framing)
+          this.deps.budget.add(1, prepared.record.body.length + 1)
+          this.deps.metrics.recordsConsumed++
+          state.lastOffset = offset
+          load.position = offset + 1
+          load.bufferedRecords++
+          load.bufferedBytes += prepared.record.body.length + 1
+          const rule = planned ? undefined : rotation.ruleFired(file)
+          if (rule !== undefined) await this.#flush(partition, state, epoch, control, rule)
+          else state.layout.compression.advance(file)
         }
-        if (state.rotation.spanWouldExceed(prepared.path, prepared.record.timeMs))
-          await this.#flush(partition, state, epoch, control)
-        const file = state.rotation.append(prepared.path, prepared.record, batchStart)
-        this.deps.budget.add(1, prepared.record.body.length + 1)
-        this.deps.metrics.recordsConsumed++
-        state.lastOffset = record.offset
-        load.position = record.offset + 1
-        load.bufferedRecords++
-        load.bufferedBytes += prepared.record.body.length + 1
-        if (state.rotation.mustFlush(file)) await this.#flush(partition, state, epoch, control)
-        else this.#compression.advance(file)
-        if (this.deps.budget.over()) await this.#relieve(partition, state, epoch, control)
+        if (planned && offset >= planned.last) await this.#flushPlanned(partition, state, epoch, control)
+        else if (!planned && this.deps.budget.over()) await this.#relieve(partition, state, epoch, control)
       }
       // A partition with nothing buffered (say, only bad records) commits once its uploads are done.
       const next = state.lastOffset + 1
       if (state.rotation.isEmpty && state.lastOffset >= 0 && (state.queuedCommit ?? -1) < next) {
         state.queuedCommit = next
-        state.uploads.push(() => this.#commit(partition, next, epoch).catch(ignoreAbandoned))
+        if (state.plan.length === 0) state.cutFrom = next
+        this.#uploads.commitOnly(partition, state, next, epoch)
       }
     } catch (error) {
       if (error instanceof Abandoned) return
@@ -241,144 +255,65 @@ export class Archiver {
     }
   }
 
-  async #handleBad(
+  /** Before the record at `offset`: completes a recorded cut it passed, or cuts where the next one starts. */
+  async #reachPlan(
     partition: number,
-    record: ConsumedRecord,
-    reason: string,
+    state: PartitionState,
+    epoch: number,
+    control: BatchControl,
+    offset: number,
+  ): Promise<void> {
+    for (let next = state.plan[0]; next !== undefined && offset > next.last; next = state.plan[0]) {
+      // The cut's last records are gone (compacted or deleted): cut what there is, where recorded.
+      if (state.rotation.isEmpty) {
+        state.plan.shift()
+        state.cutFrom = next.last + 1
+      } else await this.#flushPlanned(partition, state, epoch, control)
+    }
+    const next = state.plan[0]
+    if (next !== undefined && offset >= next.first && (state.cutFrom ?? offset) < next.first) {
+      // The open range began before a recorded cut: cut it off, so the recorded one starts clean.
+      if (!state.rotation.isEmpty) await this.#flush(partition, state, epoch, control, 'align')
+      state.cutFrom = next.first
+    }
+  }
+
+  #flushPlanned(
+    partition: number,
+    state: PartitionState,
+    epoch: number,
     control: BatchControl,
   ): Promise<void> {
-    const { metrics, deadLetters } = this.deps
-    const c = this.#config
-    metrics.badRecords++
-    const where = { topic: c.topic, partition, offset: record.offset, reason }
-    if (c.badRecordPolicy === 'skip') {
-      this.ctx.logger.warn('bad record skipped', where)
-      return
-    }
-    if (c.badRecordPolicy === 'fail') {
-      this.#failed = true
-      this.ctx.logger.error(
-        'bad record: archiver stopped (policy "fail"); fix the data or the config to resume',
-        where,
-      )
-      throw new Error(`bad record at ${c.topic}/${partition}@${record.offset}: ${reason}`)
-    }
-    const dlqTopic = c.dlqTopic ?? `${c.topic}.dlq`
-    await this.#retry('dead-letter write', control, () =>
-      deadLetters.write(dlqTopic, { record, topic: c.topic, partition, reason }),
-    )
-    metrics.deadLettered++
-    this.ctx.logger.info('bad record sent to the dead-letter topic', { ...where, dlqTopic })
+    return this.#flush(partition, state, epoch, control, 'replay', state.plan[0])
   }
 
   /**
-   * Takes every open file of the partition and queues their upload and then the commit past its last
-   * record. Waits only when the partition already has MAX_UPLOADS_PER_PARTITION uploads under way.
+   * Cuts every open file of the partition and queues: the cut's record in the log (unless it is a
+   * recorded one), the uploads, then the commit past it. Waits only when the partition already has
+   * MAX_UPLOADS_PER_PARTITION uploads under way.
    */
   async #flush(
     partition: number,
     state: PartitionState,
     epoch: number,
     control: BatchControl,
+    reason: string,
+    planned?: Cut,
   ): Promise<void> {
-    const { rotation, uploads } = state
-    const records = rotation.records
-    const bytes = rotation.bytes
-    const commitAt = state.lastOffset + 1
-    const files = rotation.takeAll()
-    const compressed = files.map((file) => this.#compression.take(file))
-    state.queuedCommit = commitAt
-    uploads.push(async () => {
-      // What the budget counts for this flush until it is done (see #upload).
-      const held = { bytes }
-      try {
-        await this.#upload(partition, files, compressed, epoch, held)
-        this.deps.metrics.recordsArchived += records
-        const load = this.#loadOf(partition, epoch)
-        if (load) load.recordsOut += records
-        await this.#commit(partition, commitAt, epoch)
-      } catch (error) {
-        ignoreAbandoned(error)
-      } finally {
-        for (const stream of compressed) stream?.destroy()
-        this.deps.budget.release(records, held.bytes)
-        // A rebalance or stop already counted this epoch's buffers as dropped.
-        const load = this.#loadOf(partition, epoch)
-        if (load) {
-          load.bufferedRecords -= records
-          load.bufferedBytes -= bytes
-        }
-      }
-    })
+    const { uploads } = state
+    const records = state.rotation.records
+    const bytes = state.rotation.bytes
+    const layout = state.layout
+    const { files, cut, toRecord } = state.cut(reason, this.#config.revision, planned)
+    const compressed = files.map((file) => layout.compression.take(file))
+    state.queuedCommit = cut.last + 1
+    this.#uploads.queue({ partition, state, epoch, layout, files, compressed, cut, toRecord, records, bytes })
     while (uploads.size > MAX_UPLOADS_PER_PARTITION && control.stillOwned() && !this.ctx.signal.aborted) {
       // An upload that retries against an unreachable sink may take long: stay in the group meanwhile.
       await settledWithin(uploads.oldest(), 1000)
       await control.heartbeat().catch(() => {})
     }
     uploads.throwIfFailed()
-  }
-
-  async #upload(
-    partition: number,
-    files: readonly OpenFile[],
-    compressed: readonly (StreamingGzip | undefined)[],
-    epoch: number,
-    held: { bytes: number },
-  ): Promise<void> {
-    const { budget } = this.deps
-    const c = this.#config
-    const signal = this.#uploadSignal
-    const control = this.#uploadControl(epoch)
-    const sorted = c.sortBy !== null
-    for (const [i, file] of files.entries()) {
-      const key = objectKey(file, c.topic, partition, c.format, c.compression)
-      if (!control.stillOwned()) throw new Abandoned(key)
-      const { body, metadata } = await this.deps.encodeSlots(() =>
-        encodeFile(file, c.format, c.compression, sorted, compressed[i]),
-      )
-      // The records are in the body now: let them go, and count the body until it is stored instead.
-      file.records.length = 0
-      budget.release(0, file.bytes)
-      budget.add(0, body.length)
-      held.bytes += body.length - file.bytes
-      const began = monotonicMs()
-      await this.#retry(`upload of ${key}`, control, async () => {
-        // Checked right before the side effect: a node that lost its lease writes nothing more.
-        if (!this.ctx.isOwner()) throw new Abandoned('not the owner any more')
-        await this.deps.sink.put(key, body, metadata, signal)
-      })
-      const tookMs = monotonicMs() - began
-      budget.release(0, body.length)
-      held.bytes -= body.length
-      this.deps.metrics.filesWritten++
-      this.deps.metrics.bytesArchived += body.length
-      this.deps.metrics.uploadTook(tookMs / 1000)
-      const load = this.#loadOf(partition, epoch)
-      if (load) {
-        load.uploaded(tookMs)
-        load.bytesOut += body.length
-      }
-    }
-  }
-
-  async #commit(partition: number, offset: number, epoch: number): Promise<void> {
-    // After a rebalance the group re-reads from the old commit; the re-upload uses the same names.
-    if (epoch !== this.#epoch || !this.ctx.isOwner()) throw new Abandoned('rebalanced or not the owner')
-    try {
-      await this.deps.consumer.commit(partition, offset)
-      // The group's committed offset now, whatever happened meanwhile.
-      const load = this.#load.existing(partition)
-      if (load) load.committed = offset
-    } catch (error) {
-      this.ctx.logger.warn(
-        'commit failed; the records will be read and uploaded again under the same names',
-        {
-          partition,
-          offset,
-          error: error instanceof Error ? error.message : String(error),
-        },
-      )
-    }
   }
 
   #retry(what: string, control: BatchControl, work: () => Promise<void>): Promise<void> {
@@ -390,13 +325,29 @@ export class Archiver {
         this.deps.metrics.uploadFailures++
       },
       onPermanent: (error) => {
-        if (this.#failed) return
-        this.#failed = true
+        const reason: StopReason =
+          error instanceof Error && error.name === 'ConflictingObjectError'
+            ? 'conflicting-object'
+            : 'sink-error'
+        this.#stop(reason, error)
         this.ctx.logger.error(
           `${what} failed and cannot succeed by trying again; this archiver stops until its config changes or it is restarted`,
-          { topic: this.#config.topic, error: messageOf(error) },
+          { topic: this.#config.topic, reason, error: messageOf(error) },
         )
       },
+    })
+  }
+
+  /** Stops this archiver for good (until its config changes or it is restarted), visibly. */
+  #stop(reason: StopReason, error: unknown): void {
+    if (this.#stopped !== undefined) return
+    this.#stopped = { reason, error: messageOf(error) }
+    this.deps.metrics.stopped.set(this.deps.lagKey, {
+      topic: this.#config.topic,
+      sink: this.deps.sinkId,
+      reason,
+      error: messageOf(error),
+      since: new Date().toISOString(),
     })
   }
 
@@ -408,7 +359,8 @@ export class Archiver {
     control: BatchControl,
   ): Promise<void> {
     const largest = this.#largest()
-    if (largest === partition && !state.rotation.isEmpty) await this.#flush(partition, state, epoch, control)
+    if (largest === partition && !state.rotation.isEmpty)
+      await this.#flush(partition, state, epoch, control, 'memory')
     else this.deps.budget.relieve()
     // Uploads give their bytes back when they are stored; until then this partition reads no further.
     while (
@@ -417,8 +369,10 @@ export class Archiver {
       !this.ctx.signal.aborted &&
       epoch === this.#epoch
     ) {
+      // Inside a recorded cut no other cut may be made: read on (the cut is as large as it was).
+      if (state.inPlannedCut) return
       if (!state.rotation.isEmpty) {
-        await this.#flush(partition, state, epoch, control)
+        await this.#flush(partition, state, epoch, control, 'memory')
         continue
       }
       await control.heartbeat().catch(() => {})
@@ -426,11 +380,12 @@ export class Archiver {
     }
   }
 
+  /** The partition holding the most bytes that may be cut now (not inside a recorded cut). */
   #largest(): number | undefined {
     let best: number | undefined
     let bytes = 0
     for (const [partition, state] of this.#partitions) {
-      if (state.rotation.bytes > bytes) {
+      if (state.rotation.bytes > bytes && !state.inPlannedCut) {
         best = partition
         bytes = state.rotation.bytes
       }
@@ -438,41 +393,30 @@ export class Archiver {
     return best
   }
 
-  /** The partition's load entry while `epoch` is current (a stale upload must not count). */
-  #loadOf(partition: number, epoch: number): PartitionCounters | undefined {
-    return epoch === this.#epoch ? this.#load.existing(partition) : undefined
-  }
-
-  /** For work outside a batch: owned while no rebalance or stop has ended the epoch. */
-  #uploadControl(epoch: number): BatchControl {
-    return {
-      heartbeat: () => this.#heartbeat(),
-      stillOwned: () => epoch === this.#epoch && !this.ctx.signal.aborted,
-    }
-  }
-
-  /** Queues the upload of the partition's open files from outside a batch (timer or pressure). */
-  #flushFromOutside(partition: number, why: string): Promise<void> {
+  /** Cuts the partition's open files from outside a batch (a timer or memory pressure). */
+  #flushFromOutside(partition: number, reason: string): Promise<void> {
     const epoch = this.#epoch
     return this.#withLock(partition, async () => {
       const state = this.#partitions.get(partition)
-      if (!state || state.rotation.isEmpty || epoch !== this.#epoch) return
-      await this.#flush(partition, state, epoch, this.#uploadControl(epoch))
+      if (!state || state.rotation.isEmpty || epoch !== this.#epoch || state.inPlannedCut) return
+      await this.#flush(partition, state, epoch, this.#uploads.control(epoch), reason)
     }).catch((error: unknown) => {
       if (!(error instanceof Abandoned))
-        this.ctx.logger.warn(`${why} failed`, { partition, error: String(error) })
+        this.ctx.logger.warn(`${reason} cut failed`, { partition, error: String(error) })
     })
   }
 
   #flushLargest(): Promise<void> {
     const partition = this.#largest()
-    return partition === undefined ? Promise.resolve() : this.#flushFromOutside(partition, 'early flush')
+    return partition === undefined ? Promise.resolve() : this.#flushFromOutside(partition, 'memory')
   }
 
-  async #flushOld(): Promise<void> {
+  /** The wall-clock rules: files older than maxAgeMs, partitions idle for idleMs. */
+  async #flushTimed(): Promise<void> {
     const now = monotonicMs()
     for (const [partition, state] of this.#partitions) {
-      if (state.rotation.tooOld(now)) await this.#flushFromOutside(partition, 'age flush')
+      if (state.rotation.tooOld(now)) await this.#flushFromOutside(partition, 'maxAgeMs')
+      else if (state.rotation.idle(now)) await this.#flushFromOutside(partition, 'idle')
     }
   }
 

@@ -1,3 +1,6 @@
+import type { FileFormat } from './fileEncoding.js'
+import { FramedChunks } from './framedChunks.js'
+
 /** One record kept in an open file. */
 export interface BufferedRecord {
   readonly offset: number
@@ -11,10 +14,17 @@ export interface BufferedRecord {
 /** An open (not yet uploaded) file of one partition under one output path. */
 export interface OpenFile {
   readonly path: string
-  /** Offset of its first record: part of its name, so a re-upload replaces the same object. */
+  /** Offset of its first record: part of its name, so a re-upload finds the same object. */
   readonly startOffset: number
-  /** Records not yet handed to a compressor (all of them unless the file is compressed while open). */
+  /** Offset of its latest record. */
+  lastOffset: number
+  /**
+   * Records kept one by one (sorted files: their order is known only when cut), not yet handed to a
+   * compressor. Files that keep Kafka order hold them in `framed` instead.
+   */
   readonly records: BufferedRecord[]
+  /** The records already framed (unsorted files), not yet handed to a compressor. */
+  readonly framed?: FramedChunks
   /** Records appended, including any already compressed. */
   count: number
   bytes: number
@@ -28,8 +38,10 @@ export interface RotationRules {
   readonly maxBytes: number
   readonly maxRecords: number
   readonly maxSpanMs: number
-  /** Wall-clock age; null: off (the default, because it makes file contents depend on timing). */
+  /** Wall-clock age of an open file; null: off. */
   readonly maxAgeMs: number | null
+  /** Time without a new record after which the partition's open files are cut; null: off. */
+  readonly idleMs: number | null
 }
 
 /**
@@ -41,6 +53,8 @@ export class FileRotation {
   readonly #files = new Map<string, OpenFile>()
   #bytes = 0
   #records = 0
+  /** Monotonic ms of the latest append (for the idle rule). */
+  #lastAppendAt = 0
 
   constructor(private readonly rules: RotationRules) {}
 
@@ -66,14 +80,20 @@ export class FileRotation {
     return Math.max(file.maxTimeMs, timeMs) - Math.min(file.minTimeMs, timeMs) > this.rules.maxSpanMs
   }
 
-  /** Adds a record; returns its file (see `mustFlush`). */
-  append(path: string, record: BufferedRecord, now: number): OpenFile {
+  /**
+   * Adds a record; returns its file (see `mustFlush`). With `framing`, a new file frames its records
+   * as they come (copying each once; the record's body may be a slice of a fetch response); without
+   * it, it keeps the records themselves (sorted files).
+   */
+  append(path: string, record: BufferedRecord, now: number, framing?: FileFormat): OpenFile {
     let file = this.#files.get(path)
     if (!file) {
       file = {
         path,
         startOffset: record.offset,
+        lastOffset: record.offset,
         records: [],
+        ...(framing !== undefined && { framed: new FramedChunks(framing) }),
         count: 0,
         bytes: 0,
         minTimeMs: record.timeMs,
@@ -82,7 +102,10 @@ export class FileRotation {
       }
       this.#files.set(path, file)
     }
-    file.records.push(record)
+    if (file.framed) file.framed.append(record.body)
+    else file.records.push(record)
+    file.lastOffset = record.offset
+    this.#lastAppendAt = now
     file.count++
     file.bytes += record.body.length + 1
     file.minTimeMs = Math.min(file.minTimeMs, record.timeMs)
@@ -94,11 +117,15 @@ export class FileRotation {
 
   /** True when `file` reached maxBytes, maxRecords or maxSpanMs: flush now. */
   mustFlush(file: OpenFile): boolean {
-    return (
-      file.bytes >= this.rules.maxBytes ||
-      file.count >= this.rules.maxRecords ||
-      file.maxTimeMs - file.minTimeMs >= this.rules.maxSpanMs
-    )
+    return this.ruleFired(file) !== undefined
+  }
+
+  /** The rule `file` reached (`maxBytes`, `maxRecords`, `maxSpanMs`), if any: flush now. */
+  ruleFired(file: OpenFile): 'maxBytes' | 'maxRecords' | 'maxSpanMs' | undefined {
+    if (file.bytes >= this.rules.maxBytes) return 'maxBytes'
+    if (file.count >= this.rules.maxRecords) return 'maxRecords'
+    if (file.maxTimeMs - file.minTimeMs >= this.rules.maxSpanMs) return 'maxSpanMs'
+    return undefined
   }
 
   /** True when the optional wall-clock rule says a file is too old. */
@@ -106,6 +133,11 @@ export class FileRotation {
     if (this.rules.maxAgeMs === null) return false
     for (const file of this.#files.values()) if (now - file.openedAt >= this.rules.maxAgeMs) return true
     return false
+  }
+
+  /** True when files are open and no record came for idleMs. */
+  idle(now: number): boolean {
+    return this.rules.idleMs !== null && this.#files.size > 0 && now - this.#lastAppendAt >= this.rules.idleMs
   }
 
   /** Takes every open file out (the caller uploads them, then commits). */

@@ -5,6 +5,7 @@ import type { Sink } from '../../sinks/sink.js'
 import type { Logger } from '../../util/logging.js'
 import type { ArchiverFactory } from '../archiverSet.js'
 import { Archiver } from './archiver.js'
+import { CutLog, cutsTopicOf } from './cutLog.js'
 import { DeadLetters } from './deadLetters.js'
 import { InFlightBudget } from './inFlightBudget.js'
 import type { ArchiveMetrics } from './metrics.js'
@@ -46,6 +47,7 @@ export function createArchiverFactory(
   })
   const sinks = new Map<string, Sink>()
   const deadLetters = new DeadLetters(kafka)
+  const cuts = new CutLog(kafka, cutsTopicOf(options.cluster), options.logger)
   const budget = new InFlightBudget(options.maxMessagesInFlight, options.maxBytesInFlight)
   // A file being encoded holds a second, uncounted copy of its bytes plus zlib's state (~0.3 MiB):
   // with hundreds of partitions flushing at once that was ~130 MiB beyond the bound. zlib runs on
@@ -69,18 +71,24 @@ export function createArchiverFactory(
       {
         config,
         sink,
+        sinkId: sinkSpec.id,
         consumer: kafka.topicConsumer(groupId, config.topic),
         deadLetters,
+        cuts,
         budget,
         encodeSlots,
         metrics: options.metrics,
         lagKey: groupId,
-        sinkId: sinkSpec.id,
       },
       ctx,
     )
     await archiver.run()
   }
-  // The dead-letter producer and admin connections; the sinks are the caller's (openSink).
-  return Object.assign(factory, { close: () => kafka.disconnect() })
+  // The cuts log's reader, the dead-letter producer and admin connections; the sinks are the caller's.
+  return Object.assign(factory, {
+    close: async () => {
+      await cuts.stop()
+      await kafka.disconnect()
+    },
+  })
 }

@@ -1,5 +1,6 @@
 import type { PartitionLoad } from '../state/status.js'
 import { ArchiverLoad, type PartitionCounters } from './partitionLoad.js'
+import { StoppedArchivers } from './stoppedArchivers.js'
 
 /** One owned topic-partition, as `/metrics` reads it (no side effect on the status sample). */
 export interface OwnedPartition {
@@ -27,6 +28,8 @@ export class ArchiveMetrics {
   readonly lagByArchiver = new Map<string, number>()
   readonly #loads = new Set<ArchiverLoad>()
   readonly #uploadListeners = new Set<(seconds: number) => void>()
+  /** Archivers that stopped by themselves (a permanent sink error, a conflicting object...). */
+  readonly stopped = new StoppedArchivers()
 
   lag(): number {
     let total = 0

@@ -19,7 +19,14 @@ export class RecordPreparation {
   /** The value must be JSON (JSON Lines, or fields read). */
   readonly #needsJson: boolean
 
-  constructor(config: TopicConfig) {
+  /**
+   * `copyBodies`: give each record its own copy of its bytes (for files that keep records one by
+   * one, sorted ones); otherwise the body is the consumer's slice, which the file copies at once.
+   */
+  constructor(
+    config: TopicConfig,
+    private readonly copyBodies = true,
+  ) {
     this.#config = config
     this.#paths = new PathRenderer(config.pathTemplate, config.time.timeZone, config.time.granularity)
     this.#needsJson =
@@ -51,12 +58,16 @@ export class RecordPreparation {
       timeMs = time.ms
     }
     const path = this.#paths.render(timeMs, parsed)
-    // A JSON line must be one line: re-serialise the rare value that spans several. Otherwise copy:
-    // kafkajs hands out slices of the whole fetch response, and one kept slice keeps all of it alive
-    // (the in-flight bound would count 1 KiB while 10 MiB stay in memory).
+    // A JSON line must be one line: re-serialise the rare value that spans several. Otherwise copy
+    // if the record is kept as it is: kafkajs hands out slices of the whole fetch response, and one
+    // kept slice keeps all of it alive (the in-flight bound would count 1 KiB while 10 MiB stay).
     const bytes = value ?? Buffer.alloc(0)
     const body =
-      c.format === 'jsonl' && bytes.includes(0x0a) ? Buffer.from(JSON.stringify(parsed)) : Buffer.from(bytes)
+      c.format === 'jsonl' && bytes.includes(0x0a)
+        ? Buffer.from(JSON.stringify(parsed))
+        : this.copyBodies
+          ? Buffer.from(bytes)
+          : bytes
     const sortValue = c.sortBy === null ? undefined : readJsonPath(parsed, c.sortBy)
     const sortKey = typeof sortValue === 'number' || typeof sortValue === 'string' ? sortValue : undefined
     return { kind: 'file', path, record: { offset: record.offset, body, timeMs, sortKey } }

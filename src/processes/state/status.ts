@@ -61,6 +61,26 @@ export const PartitionLoad = described(
 )
 export type PartitionLoad = t.TypeOf<typeof PartitionLoad>
 
+/** An archiver that stopped by itself and waits for an operator (see `GET /topics`). */
+export const StoppedArchiver = described(
+  t.readonly(
+    t.type({
+      topic: t.string,
+      sink: described(t.string, 'The sink id.'),
+      reason: described(
+        t.keyof({ 'sink-error': null, 'conflicting-object': null, 'bad-record': null, unsupported: null }),
+        '`sink-error`: the sink refused in a way retrying cannot fix (access denied, no such bucket); ' +
+          '`conflicting-object`: another cut’s object is under one of its keys; `bad-record`: policy ' +
+          '`fail`; `unsupported`: this node cannot write the config (zstd on an older Node).',
+      ),
+      error: t.string,
+      since: described(t.string, 'When it stopped (ISO 8601).'),
+    }),
+  ),
+  'An archiver that stopped by itself: it stays stopped until its config changes or the topic is restarted.',
+)
+export type StoppedArchiver = t.TypeOf<typeof StoppedArchiver>
+
 /** What a node publishes about itself every few seconds. */
 export const NodeStatus = t.readonly(
   t.type({
@@ -91,6 +111,10 @@ export const NodeStatus = t.readonly(
       0,
     ),
     partitions: withDefault(t.readonlyArray(PartitionLoad), []),
+    stoppedArchivers: withDefault(
+      described(t.readonlyArray(StoppedArchiver), 'Archivers of this node that stopped by themselves.'),
+      [],
+    ),
   }),
 )
 export type NodeStatus = t.TypeOf<typeof NodeStatus>

@@ -6,7 +6,13 @@ import { monotonicMs } from '../../coordination/lease.js'
 import { CompactedView, jsonRecord, type KafkaClient } from '../../kafka/index.js'
 import { fieldErrors, stripUnknown } from '../../util/decode.js'
 import type { Logger } from '../../util/logging.js'
-import { NodeStatus, type PartitionLoad, type ProcessStatus, type ReportedNode } from './status.js'
+import {
+  NodeStatus,
+  type PartitionLoad,
+  type ProcessStatus,
+  type ReportedNode,
+  type StoppedArchiver,
+} from './status.js'
 import type { StatusView } from './stores.js'
 
 export const statusTopicSettings = {
@@ -21,6 +27,8 @@ export interface StatusSources {
   warnings(): string[]
   /** The load of every topic-partition this node's archivers own (empty when it runs none). */
   partitions?(): PartitionLoad[]
+  /** Archivers of this node that stopped by themselves. */
+  stoppedArchivers?(): StoppedArchiver[]
 }
 
 /** Machine-wide bytes received and sent, from /proc/net/dev (zeros where it does not exist). */
@@ -178,6 +186,7 @@ export class StatusStore implements StatusView {
       warnings: this.options.sources.warnings(),
       eventLoopDelayMs: Math.round(this.#loopDelay.percentile(99) / 1e4) / 100,
       partitions: this.options.sources.partitions?.() ?? [],
+      stoppedArchivers: this.options.sources.stoppedArchivers?.() ?? [],
     }
     this.#loopDelay.reset()
     this.#lastSample = { at: now, cpu, net }

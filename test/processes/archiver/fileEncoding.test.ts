@@ -17,6 +17,7 @@ function file(records: BufferedRecord[], path = 'dt=2024-03-10/hr=14', startOffs
   return {
     path,
     startOffset: startOffset ?? records[0]?.offset ?? 0,
+    lastOffset: records.at(-1)?.offset ?? startOffset ?? 0,
     records,
     bytes: records.reduce((sum, r) => sum + r.body.length + 1, 0),
     minTimeMs: 0,

@@ -16,6 +16,7 @@ const unlimited: RotationRules = {
   maxRecords: Number.MAX_SAFE_INTEGER,
   maxSpanMs: Number.MAX_SAFE_INTEGER,
   maxAgeMs: null,
+  idleMs: null,
 }
 
 function rules(overrides: Partial<RotationRules>): RotationRules {
@@ -223,13 +224,14 @@ describe('FileRotation', () => {
     })
   })
 
-  it('with the default topic config rules, flushes at 100 000 records and never for age', () => {
+  it('with the default topic config rules, flushes at 100 000 records, never for age, after a minute idle', () => {
     const defaults = decodeConfigFields({}).rotation
     expect(defaults).toEqual({
       maxBytes: 64 * 1024 * 1024,
       maxRecords: 100_000,
       maxSpanMs: 3_600_000,
       maxAgeMs: null,
+      idleMs: 60_000,
     })
     const rotation = new FileRotation(defaults)
     const body = Buffer.from('{"n":1}')
@@ -241,5 +243,39 @@ describe('FileRotation', () => {
     expect(rotation.records).toBe(100_000)
     expect(rotation.bytes).toBe(800_000)
     expect(rotation.tooOld(Number.MAX_SAFE_INTEGER)).toBe(false)
+  })
+
+  describe('idle', () => {
+    const body = Buffer.from('{}')
+    it('is false with nothing open, or with idleMs null', () => {
+      expect(new FileRotation(rules({ idleMs: 1000 })).idle(Number.MAX_SAFE_INTEGER)).toBe(false)
+      const off = new FileRotation(rules({ idleMs: null }))
+      off.append('p', { offset: 0, body, timeMs: 0, sortKey: undefined }, 0)
+      expect(off.idle(Number.MAX_SAFE_INTEGER)).toBe(false)
+    })
+
+    it('counts from the latest record of any file of the partition', () => {
+      const rotation = new FileRotation(rules({ idleMs: 1000 }))
+      rotation.append('a', { offset: 0, body, timeMs: 0, sortKey: undefined }, 0)
+      rotation.append('b', { offset: 1, body, timeMs: 0, sortKey: undefined }, 800)
+      expect(rotation.idle(1000)).toBe(false)
+      expect(rotation.idle(1799)).toBe(false)
+      expect(rotation.idle(1800)).toBe(true)
+      rotation.takeAll()
+      expect(rotation.idle(5000)).toBe(false)
+    })
+  })
+
+  it('names the rule that fired', () => {
+    const body = Buffer.from('x'.repeat(9))
+    const byCount = new FileRotation(rules({ maxRecords: 2 }))
+    byCount.append('p', { offset: 0, body, timeMs: 0, sortKey: undefined }, 0)
+    expect(
+      byCount.ruleFired(byCount.append('p', { offset: 1, body, timeMs: 0, sortKey: undefined }, 0)),
+    ).toBe('maxRecords')
+    const byBytes = new FileRotation(rules({ maxBytes: 10 }))
+    expect(
+      byBytes.ruleFired(byBytes.append('p', { offset: 0, body, timeMs: 0, sortKey: undefined }, 0)),
+    ).toBe('maxBytes')
   })
 })

@@ -30,9 +30,9 @@ describe('the archiver and permanent sink errors', () => {
       return {
         ...inner,
         url: inner.url,
-        put: (key, body, metadata, signal) => {
+        create: (key, body, metadata, signal) => {
           puts.set(key, (puts.get(key) ?? 0) + 1)
-          return inner.put(key, body, metadata, signal)
+          return inner.create(key, body, metadata, signal)
         },
       }
     }

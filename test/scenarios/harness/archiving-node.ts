@@ -13,6 +13,12 @@ const config = JSON.parse(process.env.KDP_TEST_ARCHIVE_NODE ?? '') as {
   cluster: string
   nodeId: string
   slowPutMs: number
+  /** Waits up to this long after a file is stored, before the commit (default 0). */
+  slowAfterPutMs?: number
+  /** S3 endpoint for s3:// sinks (a proxy the test can cut); default: none configured. */
+  s3Endpoint?: string
+  /** Node-wide in-flight bound in records (default 10,000): small, it makes memory cuts. */
+  maxMessagesInFlight?: number
 }
 const logger = createLogger({ level: 'info' })
 const slow = (inner: Sink): Sink => ({
@@ -21,6 +27,13 @@ const slow = (inner: Sink): Sink => ({
     await sleep(Math.random() * config.slowPutMs)
     await inner.put(key, body, metadata, signal)
   },
+  create: async (key, body, metadata, signal) => {
+    await sleep(Math.random() * config.slowPutMs)
+    const outcome = await inner.create(key, body, metadata, signal)
+    // Stored but not committed yet for a while: kills land between the upload and the commit.
+    if (config.slowAfterPutMs) await sleep(Math.random() * config.slowAfterPutMs)
+    return outcome
+  },
   list: (prefix) => inner.list(prefix),
   get: (key) => inner.get(key),
   close: () => inner.close(),
@@ -28,8 +41,27 @@ const slow = (inner: Sink): Sink => ({
 const archiver = createArchiverFactory({
   brokers: config.brokers,
   cluster: config.cluster,
-  openSink: (url) => slow(openSink(url)),
-  maxMessagesInFlight: 10_000,
+  openSink: (url) =>
+    slow(
+      openSink(
+        url,
+        config.s3Endpoint === undefined
+          ? {}
+          : {
+              s3: {
+                endpoint: config.s3Endpoint,
+                forcePathStyle: true,
+                region: 'us-east-1',
+                // moto accepts any credentials; fixed test values, not secrets.
+                credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+                connectionTimeoutMs: 1000,
+                requestTimeoutMs: 3000,
+                maxAttempts: 1,
+              },
+            },
+      ),
+    ),
+  maxMessagesInFlight: config.maxMessagesInFlight ?? 10_000,
   maxBytesInFlight: 16 * 2 ** 20,
   metrics: new ArchiveMetrics(),
   logger,

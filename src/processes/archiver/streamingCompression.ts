@@ -1,24 +1,35 @@
-import { createGzip, type Gzip } from 'node:zlib'
-import { type FileFormat, frameRecords, GZIP_LEVEL } from './fileEncoding.js'
+import type { Transform } from 'node:stream'
+import { type Compression, createCompressor } from './compression.js'
+import { type FileFormat, restOf } from './fileEncoding.js'
 import type { OpenFile } from './fileRotation.js'
 import type { InFlightBudget } from './inFlightBudget.js'
 
 /** Output chunk of a stream: one is allocated per stream, so kept small. */
 const STREAM_CHUNK_BYTES = 64 * 1024
 /**
- * Memory of one open stream, counted by the in-flight budget: zlib's deflate state at level 1
+ * Memory of one open gzip stream, counted by the in-flight budget: zlib's deflate state at level 1
  * ((1 << (windowBits + 2)) + (1 << (memLevel + 9)) = 256 KiB) and its output chunk.
  */
 export const STREAM_MEMORY_BYTES = 256 * 1024 + STREAM_CHUNK_BYTES
+/** The same for zstd at level 1: its 512 KiB window, hash and chain tables (~1 MiB) and the chunk. */
+export const ZSTD_STREAM_MEMORY_BYTES = 1536 * 1024 + STREAM_CHUNK_BYTES
+
+/** What the budget counts for one open stream of `compression`. */
+export function streamMemoryBytes(compression: StreamedCompression): number {
+  return compression === 'gzip' ? STREAM_MEMORY_BYTES : ZSTD_STREAM_MEMORY_BYTES
+}
+
+/** The compressions a file can be compressed with while it is open. */
+export type StreamedCompression = Exclude<Compression, 'none'>
 
 /**
- * One gzip stream fed with a file's records while the file is still open. When the file is cut only
- * its newest records are left to compress, so the upload starts at once instead of waiting for the
- * whole file (the main cost at the end of a burst, when every partition cuts its file together).
- * The result is one ordinary gzip member, byte for byte what compressing the whole file gives.
+ * One gzip (or zstd) stream fed with a file's records while the file is still open. When the file is
+ * cut only its newest records are left to compress, so the upload starts at once instead of waiting
+ * for the whole file (the main cost at the end of a burst, when every partition cuts its file
+ * together). The result is one ordinary gzip member (zstd frame).
  */
-export class StreamingGzip {
-  readonly #gzip: Gzip
+export class StreamingCompression {
+  readonly #stream: Transform
   readonly #output: Buffer[] = []
   readonly #ended: Promise<void>
   #records = 0
@@ -26,13 +37,13 @@ export class StreamingGzip {
   #onRelease: (() => void) | undefined
 
   /** `onRelease` runs once, when the stream has finished or was destroyed. */
-  constructor(onRelease?: () => void) {
+  constructor(compression: StreamedCompression, onRelease?: () => void) {
     this.#onRelease = onRelease
-    this.#gzip = createGzip({ level: GZIP_LEVEL, chunkSize: STREAM_CHUNK_BYTES })
-    this.#gzip.on('data', (chunk: Buffer) => this.#output.push(chunk))
+    this.#stream = createCompressor(compression, STREAM_CHUNK_BYTES)
+    this.#stream.on('data', (chunk: Buffer) => this.#output.push(chunk))
     this.#ended = new Promise((resolve, reject) => {
-      this.#gzip.once('end', resolve)
-      this.#gzip.once('error', reject)
+      this.#stream.once('end', resolve)
+      this.#stream.once('error', reject)
     })
     // Observed in finish(); a stream that is only destroyed must not raise an unhandled rejection.
     this.#ended.catch(() => {})
@@ -51,15 +62,15 @@ export class StreamingGzip {
   write(plain: Buffer, records: number, fileBytes: number): void {
     // No wait for the stream to drain: what it queues is the file's own records, already counted by
     // the in-flight budget.
-    this.#gzip.write(plain)
+    this.#stream.write(plain)
     this.#records += records
     this.#bytes = fileBytes
   }
 
-  /** Compresses `rest` and ends the stream; the whole gzip file. */
+  /** Compresses `rest` and ends the stream; the whole compressed file. */
   async finish(rest: Buffer): Promise<Buffer> {
     try {
-      this.#gzip.end(rest)
+      this.#stream.end(rest)
       await this.#ended
       return Buffer.concat(this.#output)
     } finally {
@@ -68,7 +79,7 @@ export class StreamingGzip {
   }
 
   destroy(): void {
-    this.#gzip.destroy()
+    this.#stream.destroy()
     this.#release()
   }
 
@@ -87,38 +98,42 @@ export class StreamingGzip {
 const STEP_BYTES = 256 * 1024
 
 /**
- * The streams of an archiver's open files. Only gzip files that are not sorted are compressed early
- * (a sorted file's order is known only when it is cut), and only once a file holds a step of records,
- * so a partition with a small file costs no zlib state.
+ * The streams of an archiver's open files. Only compressed files that are not sorted are compressed
+ * early (a sorted file's order is known only when it is cut), and only once a file holds a step of
+ * records, so a partition with a small file costs no compressor state.
  */
 export class OpenFileCompression {
-  readonly #streams = new Map<OpenFile, StreamingGzip>()
+  readonly #streams = new Map<OpenFile, StreamingCompression>()
 
   constructor(
     private readonly format: FileFormat,
-    private readonly enabled: boolean,
+    /** The compression of files streamed while open; undefined: none is (files compress when cut). */
+    private readonly compression: StreamedCompression | undefined,
     /** Counts each stream's own memory while it is open (the records are counted as they come). */
     private readonly budget?: InFlightBudget,
   ) {}
 
   /** After records were added to `file`: compresses the newest ones once they make a step. */
   advance(file: OpenFile): void {
-    if (!this.enabled) return
+    const compression = this.compression
+    if (compression === undefined) return
     let stream = this.#streams.get(file)
     if (file.bytes - (stream?.bytesWritten ?? 0) < STEP_BYTES) return
     if (!stream) {
       const budget = this.budget
-      budget?.add(0, STREAM_MEMORY_BYTES)
-      stream = new StreamingGzip(() => budget?.release(0, STREAM_MEMORY_BYTES))
+      const memory = streamMemoryBytes(compression)
+      budget?.add(0, memory)
+      stream = new StreamingCompression(compression, () => budget?.release(0, memory))
       this.#streams.set(file, stream)
     }
     // Compressed records leave the file: it holds them compressed (about a quarter) from now on.
-    const records = file.records.splice(0)
-    stream.write(frameRecords(records, this.format), records.length, file.bytes)
+    const written = file.count - stream.recordsWritten
+    stream.write(restOf(file, this.format), written, file.bytes)
+    file.records.length = 0
   }
 
   /** The file's stream, if it has one; the caller owns it from now on (finish or destroy it). */
-  take(file: OpenFile): StreamingGzip | undefined {
+  take(file: OpenFile): StreamingCompression | undefined {
     const stream = this.#streams.get(file)
     this.#streams.delete(file)
     return stream

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest'
 import { decodeRawFrames, encodeFile, type FileFormat } from '../../../src/processes/archiver/fileEncoding.js'
 import { type BufferedRecord, FileRotation } from '../../../src/processes/archiver/fileRotation.js'
 import { InFlightBudget } from '../../../src/processes/archiver/inFlightBudget.js'
-import { OpenFileCompression, STREAM_MEMORY_BYTES } from '../../../src/processes/archiver/streamingGzip.js'
+import {
+  OpenFileCompression,
+  STREAM_MEMORY_BYTES,
+} from '../../../src/processes/archiver/streamingCompression.js'
 
 /** A JSON record of about 1 KiB whose text varies, so that gzip has real work. */
 function record(offset: number): BufferedRecord {
@@ -11,7 +14,13 @@ function record(offset: number): BufferedRecord {
   return { offset, body: Buffer.from(JSON.stringify({ offset, text })), timeMs: 0, sortKey: undefined }
 }
 
-const rules = { maxBytes: 64 * 1024 * 1024, maxRecords: 1_000_000, maxSpanMs: 3_600_000, maxAgeMs: null }
+const rules = {
+  maxBytes: 64 * 1024 * 1024,
+  maxRecords: 1_000_000,
+  maxSpanMs: 3_600_000,
+  maxAgeMs: null,
+  idleMs: null,
+}
 
 /** Fills one open file with `count` records, advancing the compression after each, as the archiver does. */
 function fill(compression: OpenFileCompression, count: number) {
@@ -33,7 +42,7 @@ describe('OpenFileCompression', () => {
   it.each(['jsonl', 'raw'] as FileFormat[])(
     'compresses a %s file while it is open into the same bytes as compressing it whole',
     async (format) => {
-      const compression = new OpenFileCompression(format, true)
+      const compression = new OpenFileCompression(format, 'gzip')
       const file = fill(compression, 3000) // about 3 MB: two steps early, the rest at the end
       const stream = compression.take(file)
       expect(stream?.recordsWritten).toBeGreaterThan(1000)
@@ -55,14 +64,14 @@ describe('OpenFileCompression', () => {
   )
 
   it('keeps no stream for a small file, nor when disabled (sorted or uncompressed files)', () => {
-    const small = new OpenFileCompression('jsonl', true)
+    const small = new OpenFileCompression('jsonl', 'gzip')
     expect(small.take(fill(small, 100))).toBeUndefined()
-    const disabled = new OpenFileCompression('jsonl', false)
+    const disabled = new OpenFileCompression('jsonl', undefined)
     expect(disabled.take(fill(disabled, 3000))).toBeUndefined()
   })
 
   it('discards the stream of a dropped file', () => {
-    const compression = new OpenFileCompression('jsonl', true)
+    const compression = new OpenFileCompression('jsonl', 'gzip')
     const file = fill(compression, 2000)
     compression.discard([file])
     expect(compression.take(file)).toBeUndefined()
@@ -70,7 +79,7 @@ describe('OpenFileCompression', () => {
 
   it("counts each open stream's own memory in the budget until it is finished or destroyed", async () => {
     const budget = new InFlightBudget(1_000_000, 1024 ** 3)
-    const compression = new OpenFileCompression('jsonl', true, budget)
+    const compression = new OpenFileCompression('jsonl', 'gzip', budget)
     const first = fill(compression, 2000)
     const second = fill(compression, 2000)
     expect(budget.bytes).toBe(2 * STREAM_MEMORY_BYTES)

@@ -1,0 +1,384 @@
+// `npm run bench:archiver -- peers`: kdp-archiver against its JVM peers on the same broker and data.
+//   ConsumerPerformance (kafka-tools 4.1): the plain JVM consumer, the limit of reading the topic.
+//   Kafka Connect 4.1 standalone, FileStreamSinkConnector, StringConverter: tasks.max 1, then 2.
+//   kdp: one node process with 1, then 2 archiver instances (one group), file sink, JSON Lines,
+//        compression none and gzip.
+// Data: `--records` (400,000) fake tweets of 1 KiB JSON on `--partitions` (8). Throughput is the
+// output between 10 % and 70 % of it (records × 1,025 bytes: a line and its newline), so that start-up
+// and the last file's tail count for no one. RSS: peak (VmHWM) of the measured process. Medians over
+// `--reps` (3) rounds; in each round every mode runs once, in the same order.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { cacheDir, freePort, repoRoot } from '../../services/process.js'
+import {
+  codeVersion,
+  compileWorker,
+  load,
+  log,
+  machine,
+  otherBenchmarks,
+  produceTweets,
+  recordBytes,
+  resultsDir,
+  round,
+  sampleRss,
+  startBroker,
+  startWorker,
+  summarize,
+} from './common.js'
+import { type ProfileSummary, summarizeProfile } from './profile.js'
+
+interface Options {
+  records: number
+  partitions: number
+  reps: number
+  maxRecords: number
+  keepLogs: boolean
+  only: string[] | undefined
+  /** Adds one kdp-1-none run with a CPU profile of its main thread, summarized. */
+  profile: boolean
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const options: Options = {
+    records: 400_000,
+    partitions: 8,
+    reps: 3,
+    maxRecords: 5000,
+    keepLogs: false,
+    only: undefined,
+    profile: false,
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]
+    const value = (): number => {
+      const v = Number(argv[++i])
+      if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} needs a positive integer`)
+      return v
+    }
+    if (flag === '--records') options.records = value()
+    else if (flag === '--partitions') options.partitions = value()
+    else if (flag === '--reps') options.reps = value()
+    else if (flag === '--max-records') options.maxRecords = value()
+    else if (flag === '--keep-logs') options.keepLogs = true
+    else if (flag === '--profile') options.profile = true
+    else if (flag === '--only') options.only = (argv[++i] ?? '').split(',')
+    else throw new Error(`unknown argument ${flag}`)
+  }
+  return options
+}
+
+const lineBytes = recordBytes + 1
+const peersLibs = join(cacheDir, 'bench-peers', 'libs')
+
+/** A series of (ms, records written) → records/s × line bytes between 10 % and 70 % of `total`. */
+function windowRate(series: ReadonlyArray<{ t: number; n: number }>, total: number): number {
+  const at = (fraction: number): number => {
+    const target = total * fraction
+    for (let i = 1; i < series.length; i++) {
+      const a = series[i - 1] as { t: number; n: number }
+      const b = series[i] as { t: number; n: number }
+      if (b.n >= target) return b.n === a.n ? b.t : a.t + ((target - a.n) / (b.n - a.n)) * (b.t - a.t)
+    }
+    throw new Error(`the output never reached ${fraction * 100} %`)
+  }
+  return ((0.6 * total * lineBytes) / (at(0.7) - at(0.1))) * 1000
+}
+
+interface Run {
+  readonly mode: string
+  readonly rep: number
+  readonly bytesPerSec: number
+  readonly peakRss: number | undefined
+  readonly load: number[]
+}
+
+function java(args: readonly string[], logFile: string): ChildProcess {
+  const child = spawn(
+    'java',
+    [
+      '-Xms256M',
+      '-Xmx2G',
+      `-Dlog4j2.configurationFile=${join(repoRoot, 'bench', 'peers', 'log4j2.properties')}`,
+      '-cp',
+      `${peersLibs}/*`,
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  const out = createWriteStream(logFile, { flags: 'a' })
+  child.stderr?.pipe(out)
+  return child
+}
+
+/** ConsumerPerformance with per-100 ms stats: its own count of records over time. */
+async function consumerPerformance(brokers: string, topic: string, records: number, logFile: string) {
+  const child = java(
+    [
+      'org.apache.kafka.tools.ConsumerPerformance',
+      '--bootstrap-server',
+      brokers,
+      '--topic',
+      topic,
+      '--messages',
+      String(records),
+      '--group',
+      `perf-${Date.now()}`,
+      '--show-detailed-stats',
+      '--reporting-interval',
+      '100',
+      '--timeout',
+      '120000',
+    ],
+    logFile,
+  )
+  const rss = sampleRss(child.pid ?? 0, 100)
+  const series: Array<{ t: number; n: number }> = [{ t: 0, n: 0 }]
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    // time, threadId, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, ...
+    const fields = line.split(',').map((f) => f.trim())
+    const match = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d):(\d{3})$/.exec(fields[0] ?? '')
+    if (!match || fields.length < 6) return
+    series.push({ t: Date.parse(`${match[1]}T${match[2]}.${match[3]}`), n: Number(fields[4]) })
+  })
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  const { hwm } = rss.stop()
+  if (code !== 0) throw new Error(`ConsumerPerformance exited with ${code} (log: ${logFile})`)
+  const first = series[1]?.t ?? 0
+  const points = [{ t: 0, n: 0 }, ...series.slice(1).map((p) => ({ t: p.t - first + 100, n: p.n }))]
+  return { bytesPerSec: windowRate(points, records), peakRss: hwm }
+}
+
+/** Connect standalone with FileStreamSinkConnector: the output file's size over time. */
+async function connect(brokers: string, topic: string, records: number, tasks: number, logFile: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'kdp-bench-connect-'))
+  const output = join(dir, 'out.jsonl')
+  const name = `bench-sink-${Date.now()}`
+  writeFileSync(
+    join(dir, 'worker.properties'),
+    [
+      `bootstrap.servers=${brokers}`,
+      'key.converter=org.apache.kafka.connect.storage.StringConverter',
+      'value.converter=org.apache.kafka.connect.storage.StringConverter',
+      `offset.storage.file.filename=${join(dir, 'offsets')}`,
+      `listeners=http://127.0.0.1:${await freePort()}`,
+    ].join('\n'),
+  )
+  writeFileSync(
+    join(dir, 'connector.properties'),
+    [
+      `name=${name}`,
+      'connector.class=org.apache.kafka.connect.file.FileStreamSinkConnector',
+      `tasks.max=${tasks}`,
+      `topics=${topic}`,
+      `file=${output}`,
+    ].join('\n'),
+  )
+  const child = java(
+    [
+      'org.apache.kafka.connect.cli.ConnectStandalone',
+      join(dir, 'worker.properties'),
+      join(dir, 'connector.properties'),
+    ],
+    logFile,
+  )
+  const rss = sampleRss(child.pid ?? 0, 100)
+  const started = performance.now()
+  const series: Array<{ t: number; n: number }> = [{ t: 0, n: 0 }]
+  const expected = records * lineBytes
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`Connect exited with ${child.exitCode} (log: ${logFile})`)
+      let size = 0
+      try {
+        size = statSync(output).size
+      } catch {
+        // Not created yet.
+      }
+      series.push({ t: performance.now() - started, n: size / lineBytes })
+      if (size >= expected) break
+      if (performance.now() - started > 300_000) throw new Error(`Connect did not finish (log: ${logFile})`)
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    return { bytesPerSec: windowRate(series, records), peakRss: rss.stop().hwm }
+  } finally {
+    child.kill('SIGKILL')
+    await new Promise((r) => child.once('exit', r))
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** One kdp node process (the benchmark worker) with `instances` archivers: records archived over time. */
+async function kdp(
+  brokers: readonly string[],
+  topic: string,
+  records: number,
+  instances: number,
+  compression: 'gzip' | 'none',
+  maxRecords: number,
+  logFile: string,
+  profileFile?: string,
+) {
+  const sinkDir = mkdtempSync(join(tmpdir(), 'kdp-bench-peers-'))
+  try {
+    const worker = startWorker(
+      {
+        mode: 'kdp',
+        brokers,
+        topic,
+        name: `kdp-peers-${Date.now()}`,
+        expected: records,
+        sinkDir,
+        rotation: { maxBytes: 1024 * 1024 * 1024, maxRecords, maxAgeMs: null, idleMs: 1000 },
+        compression,
+        instances,
+        maxBytesInFlight: 256 * 1024 * 1024,
+        memoryEveryMs: 20,
+        ...(profileFile !== undefined && { profileFile }),
+      },
+      logFile,
+    )
+    await worker.ready
+    const rss = sampleRss(worker.pid, 100)
+    worker.go()
+    await worker.done
+    const { hwm } = rss.stop()
+    worker.kill()
+    const series = [{ t: 0, n: 0 }, ...worker.samples.map((s) => ({ t: s.t, n: s.archived ?? 0 }))]
+    return { bytesPerSec: windowRate(series, records), peakRss: hwm }
+  } finally {
+    rmSync(sinkDir, { recursive: true, force: true })
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2))
+  const others = otherBenchmarks()
+  if (others.length > 0) log(`warning: other benchmarks are running: ${others.join('; ')}`)
+  execFileSync('bash', [join(repoRoot, 'bench', 'peers', 'install.sh')], { stdio: 'inherit' })
+  compileWorker()
+  const logDir = mkdtempSync(join(tmpdir(), 'kdp-bench-peers-logs-'))
+  mkdirSync(resultsDir, { recursive: true })
+  const { cluster, kafka, admin, shutdown } = await startBroker()
+  const brokers = cluster.brokers.join(',')
+  const runs: Run[] = []
+  let profile: ProfileSummary | undefined
+  const loadAtStart = load()
+  try {
+    const topic = `peers-${Date.now()}`
+    await admin.createTopics({ topics: [{ topic, numPartitions: options.partitions }], waitForLeaders: true })
+    log(`producing ${options.records.toLocaleString('en')} records of ${recordBytes} bytes`)
+    await produceTweets(kafka, topic, options.partitions, options.records)
+    const modes: Array<[string, () => Promise<{ bytesPerSec: number; peakRss: number | undefined }>]> = [
+      ['jvm-consumer', () => consumerPerformance(brokers, topic, options.records, join(logDir, 'perf.log'))],
+      ['connect-1', () => connect(brokers, topic, options.records, 1, join(logDir, 'connect-1.log'))],
+      [
+        'kdp-1-none',
+        () =>
+          kdp(
+            cluster.brokers,
+            topic,
+            options.records,
+            1,
+            'none',
+            options.maxRecords,
+            join(logDir, 'kdp.log'),
+          ),
+      ],
+      [
+        'kdp-1-gzip',
+        () =>
+          kdp(
+            cluster.brokers,
+            topic,
+            options.records,
+            1,
+            'gzip',
+            options.maxRecords,
+            join(logDir, 'kdp.log'),
+          ),
+      ],
+      ['connect-2', () => connect(brokers, topic, options.records, 2, join(logDir, 'connect-2.log'))],
+      [
+        'kdp-2-none',
+        () =>
+          kdp(
+            cluster.brokers,
+            topic,
+            options.records,
+            2,
+            'none',
+            options.maxRecords,
+            join(logDir, 'kdp.log'),
+          ),
+      ],
+      [
+        'kdp-2-gzip',
+        () =>
+          kdp(
+            cluster.brokers,
+            topic,
+            options.records,
+            2,
+            'gzip',
+            options.maxRecords,
+            join(logDir, 'kdp.log'),
+          ),
+      ],
+    ]
+    for (let rep = 1; rep <= options.reps; rep++) {
+      for (const [mode, run] of modes) {
+        if (options.only && !options.only.includes(mode)) continue
+        const result = await run()
+        runs.push({ mode, rep, ...result, load: load() })
+        log(
+          `rep ${rep} ${mode}: ${round(result.bytesPerSec / 1e6, 1)} MB/s, peak RSS ${round((result.peakRss ?? 0) / 2 ** 20, 1)} MiB (load ${load().join(' ')})`,
+        )
+      }
+    }
+    if (options.profile) {
+      const profileFile = join(logDir, 'kdp-1-none.cpuprofile')
+      const result = await kdp(
+        cluster.brokers,
+        topic,
+        options.records,
+        1,
+        'none',
+        options.maxRecords,
+        join(logDir, 'kdp.log'),
+        profileFile,
+      )
+      log(`profiled kdp-1-none: ${round(result.bytesPerSec / 1e6, 1)} MB/s`)
+      profile = summarizeProfile(profileFile)
+      process.stdout.write(`${JSON.stringify(profile, null, 1)}\n`)
+    }
+  } finally {
+    await shutdown()
+    if (!options.keepLogs) rmSync(logDir, { recursive: true, force: true })
+    else log(`logs kept in ${logDir}`)
+  }
+  const summary = Object.fromEntries(
+    [...new Set(runs.map((r) => r.mode))].map((mode) => {
+      const of = runs.filter((r) => r.mode === mode)
+      return [
+        mode,
+        {
+          mbPerSec: summarize(of.map((r) => r.bytesPerSec / 1e6)),
+          peakRssMiB: summarize(of.map((r) => (r.peakRss ?? 0) / 2 ** 20)),
+        },
+      ]
+    }),
+  )
+  const file = join(resultsDir, 'archiver-peers.json')
+  writeFileSync(
+    file,
+    `${JSON.stringify({ options, machine: machine(), code: codeVersion(), loadAtStart, loadAtEnd: load(), summary, runs, profile }, null, 2)}\n`,
+  )
+  log(`results in ${file}`)
+  process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
+}
+
+await main()
