@@ -12,6 +12,7 @@ import { describeKafka } from './kafkaSecurity.js'
 import { type KafkaCliSettings, kafkaSettings } from './kafkaSettings.js'
 import { formatBytes } from './progress.js'
 import { s3Codecs, s3Flags, s3Settings } from './s3Options.js'
+import { type ScalingCliSettings, scalingCodecs, scalingFlags, scalingSettings } from './scalingOptions.js'
 import {
   booleanFlag,
   fromList,
@@ -49,6 +50,8 @@ export interface ArchiverCliOptions {
   readonly progress: boolean
   /** Options of S3 sinks, from `KDP_S3_*` and `AWS_REGION`, or the config file's `s3` section. */
   readonly s3: S3SinkOptions
+  /** The Auto Scaling group and this node's instance id (scalingOptions.ts). */
+  readonly scaling: ScalingCliSettings
 }
 
 export type ArchiverCliResult = CliResult<ArchiverCliOptions>
@@ -58,6 +61,7 @@ export const defaultMaxBytesInFlight = 256 * 2 ** 20
 export const archiverFlags: readonly FlagSpec[] = [
   ...kafkaFlags,
   ...s3Flags,
+  ...scalingFlags,
   {
     name: 'sink',
     file: 'sink',
@@ -232,6 +236,7 @@ const ArchiverFlags = (cwd: string) =>
   t.type({
     ...kafkaCodecs(cwd),
     ...s3Codecs,
+    ...scalingCodecs,
     config: configCodec,
     'print-config': booleanFlag(false),
     sink: sinkCodec(cwd),
@@ -315,6 +320,7 @@ export function parseCli(
     logLevel: v['log-level'],
     progress: !v['no-progress'],
     s3: s3Settings(v),
+    scaling: scalingSettings(v),
   }))
 }
 
@@ -328,5 +334,6 @@ export function describeOptions(options: ArchiverCliOptions): string {
     ...(options.exclude.length > 0 ? [`exclude ${options.exclude.join(',')}`] : []),
     `in flight ≤ ${options.maxMessagesInFlight} records / ${formatBytes(options.maxBytesInFlight)}`,
     `writes ${options.token ? 'need the token' : 'disabled (no token)'}`,
+    ...(options.scaling.autoscaling ? [`Auto Scaling group ${options.scaling.autoscaling.group}`] : []),
   ].join(', ')
 }

@@ -1,4 +1,6 @@
-import { ProcessStatus, ReportedNode } from '../processes/state/status.js'
+import { ScalingRecommendation } from '../processes/scaler/commands.js'
+import { ScalerConfig, ScalerConfigFields } from '../processes/scaler/config.js'
+import { DrainStatus, ProcessStatus, ReportedNode } from '../processes/state/status.js'
 import {
   KafkaTopicName,
   Rotation,
@@ -40,6 +42,10 @@ const components = {
   ProcessStatus: output(ProcessStatus),
   Placement: output(Placement),
   Health: output(Health),
+  DrainStatus: output(DrainStatus),
+  ScalerConfigFields: input(ScalerConfigFields),
+  ScalerConfig: output(ScalerConfig),
+  ScalingRecommendation: output(ScalingRecommendation),
 } as const
 
 /** The name of a component schema. */

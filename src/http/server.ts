@@ -6,6 +6,7 @@ import { registerBodyParsers } from './bodies.js'
 import { errorHandler, pathOf, sendError } from './errors.js'
 import { openApiDocument } from './openapi.js'
 import { registerClusterRoutes } from './routes/cluster.js'
+import { registerScalingRoutes, type ScalingApi } from './routes/scaling.js'
 import { registerTopicRoutes } from './routes/topics.js'
 
 export interface HttpApiOptions {
@@ -23,6 +24,8 @@ export interface HttpApiOptions {
   readonly knownTopics?: () => Promise<string[]>
   /** How long `GET /topics` waits for `knownTopics` before listing configured topics only (5 000). */
   readonly knownTopicsTimeoutMs?: number
+  /** The scaler's config and decision (`/scaling`); without it those routes are not served. */
+  readonly scaling?: ScalingApi
 }
 
 export interface HttpApi {
@@ -89,6 +92,14 @@ export function buildHttpApi(options: HttpApiOptions): FastifyInstance {
       ? { knownTopicsTimeoutMs: options.knownTopicsTimeoutMs }
       : {}),
   })
+  if (options.scaling) {
+    registerScalingRoutes(app, {
+      scaling: options.scaling,
+      status: options.status,
+      guard: writeGuard(options.token),
+      logger,
+    })
+  }
   app.get('/openapi.json', async () => openApiDocument)
   return app
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { TopicConfigFields } from '../../src/processes/state/topicConfig.js'
 import { type Answer, answerChecker } from './documentedAnswers.js'
-import { FakeStatusView, MemoryConfigStore, node, startTestApi, type TestApi } from './fakes.js'
+import { FakeScaling, FakeStatusView, MemoryConfigStore, node, startTestApi, type TestApi } from './fakes.js'
 
 type Doc = Record<string, unknown>
 
@@ -14,6 +14,8 @@ const expected: Record<string, string[]> = {
   '/topics/{topic}/restart': ['post'],
   '/nodes': ['get'],
   '/processes': ['get'],
+  '/scaling': ['get'],
+  '/scaling/config': ['get', 'put'],
   '/openapi.json': ['get'],
 }
 const methods = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options'])
@@ -176,14 +178,15 @@ interface Call {
   readonly headers?: Record<string, string>
   /** `none`: no Authorization header; `wrong`: a wrong token; `valid` (the default for writes). */
   readonly auth?: 'none' | 'wrong'
-  /** `failing`: a store whose writes fail; `tokenless`: a node with writes disabled. */
-  readonly on?: 'failing' | 'tokenless'
+  /** `failing`: a store whose writes fail; `tokenless`: a node with writes disabled; `decided`: a scaler decided. */
+  readonly on?: 'failing' | 'tokenless' | 'decided'
   readonly status: number
 }
 
 const large = JSON.stringify({ pathTemplate: 'x'.repeat(70 * 1024) })
 const actions = ['/topics/{topic}/pause', '/topics/{topic}/resume', '/topics/{topic}/restart'] as const
 const config = '/topics/{topic}/config'
+const scalerConfig = '/scaling/config'
 
 /** Every route, with its success answers and every error answer it can give. */
 const tour: Call[] = [
@@ -263,13 +266,63 @@ const tour: Call[] = [
       errors(503, { on: 'failing' }),
     ]
   }),
+  { method: 'get', path: '/scaling', status: 200 },
+  { method: 'get', path: '/scaling', on: 'decided', status: 200 },
+  { method: 'get', path: scalerConfig, status: 200 },
+  { method: 'put', path: scalerConfig, body: '{}', status: 200 },
+  {
+    method: 'put',
+    path: scalerConfig,
+    body: JSON.stringify({
+      mode: 'recommend',
+      minNodes: 2,
+      maxNodes: 6,
+      intervalMs: 1000,
+      scaleInCooldownMs: 5000,
+    }),
+    status: 200,
+  },
+  { method: 'put', path: scalerConfig, body: JSON.stringify({ minNodes: 5, maxNodes: 2 }), status: 400 },
+  {
+    method: 'put',
+    path: scalerConfig,
+    body: JSON.stringify({ scaleOutCooldownMs: -1, colour: 'red' }),
+    status: 400,
+  },
+  { method: 'put', path: scalerConfig, body: '[1]', status: 400 },
+  { method: 'put', path: scalerConfig, status: 400 },
+  { method: 'put', path: scalerConfig, body: '{"mode":', status: 400 },
+  { method: 'put', path: scalerConfig, body: large, status: 413 },
+  { method: 'put', path: scalerConfig, body: '{}', auth: 'none', status: 401 },
+  { method: 'put', path: scalerConfig, body: '{}', auth: 'wrong', status: 403 },
+  { method: 'put', path: scalerConfig, body: '{}', on: 'tokenless', status: 403 },
+  { method: 'put', path: scalerConfig, body: '{}', on: 'failing', status: 503 },
   { method: 'delete', path: config, topic: 'tweets', auth: 'none', status: 401 },
   { method: 'delete', path: config, topic: 'tweets', auth: 'wrong', status: 403 },
   { method: 'delete', path: config, topic: 'tweets', on: 'tokenless', status: 403 },
   { method: 'delete', path: config, topic: 'tweets', on: 'failing', status: 503 },
 ]
 
-async function seededApi(options: { failing?: boolean; writesDisabled?: boolean } = {}): Promise<TestApi> {
+async function seededApi(
+  options: { failing?: boolean; writesDisabled?: boolean; decided?: boolean } = {},
+): Promise<TestApi> {
+  const scaling = new FakeScaling()
+  if (options.failing) scaling.config.failWrites = new Error('broker down')
+  if (options.decided) {
+    scaling.decided = {
+      recommendedReplicas: 3,
+      currentReplicas: 2,
+      action: 'out',
+      reason: 'tweets→main: lag grew 3 intervals in a row to 5000',
+      mode: 'auto',
+      actsOnAws: true,
+      minReplicas: 1,
+      maxReplicas: 6,
+      warnings: [],
+      decidedAt: '2025-01-01T00:00:00.000Z',
+      scalerNode: 'node-a',
+    }
+  }
   const configs = new MemoryConfigStore()
   configs.seed('tweets', { sinks: [{ id: 'main', url: 's3://archive-bucket/tweets' }], parallelism: 2 })
   configs.seed('to-delete')
@@ -285,11 +338,17 @@ async function seededApi(options: { failing?: boolean; writesDisabled?: boolean 
       warnings: ['heavy use: cpu'],
     }),
     node('node-b', { lost: true, processes: [{ ...process, key: 'tweets|main|1', state: 'stopping' }] }),
+    node('node-c', {
+      instanceId: 'i-0123456789abcdef0',
+      drain: { requestId: 'r-1', state: 'drained', since: '2025-01-01T00:00:09.000Z', reReadRecords: 120 },
+      assignedPartitions: { 'kdp-archivers': [3, 7], 'kdp-master': [] },
+    }),
   ])
   const knownTopics = async () => ['tweets', 'raw-only']
   return startTestApi({
     configs,
     status,
+    scaling,
     knownTopics,
     ...(options.writesDisabled ? { token: undefined } : {}),
   })
@@ -300,6 +359,7 @@ async function takeTour(): Promise<{ answers: Array<Answer & { wanted: number }>
     main: await seededApi(),
     failing: await seededApi({ failing: true }),
     tokenless: await seededApi({ writesDisabled: true }),
+    decided: await seededApi({ decided: true }),
   }
   const answers: Array<Answer & { wanted: number }> = []
   for (const call of tour) {

@@ -12,6 +12,7 @@ import { encodeFile, objectKey } from './fileEncoding.js'
 import { FileRotation, type OpenFile } from './fileRotation.js'
 import type { InFlightBudget } from './inFlightBudget.js'
 import type { ArchiveMetrics } from './metrics.js'
+import type { QuiesceRegistry } from './quiesce.js'
 import { RecordPreparation } from './recordPreparation.js'
 import { Abandoned, ignoreAbandoned, retryUntilDone } from './retry.js'
 import { OpenFileCompression, type StreamingGzip } from './streamingGzip.js'
@@ -37,6 +38,8 @@ export interface ArchiverDeps {
   readonly metrics: ArchiveMetrics
   /** Key under which this archiver's group lag is reported. */
   readonly lagKey: string
+  /** Where a drain quiesces this node's archivers (see quiesce.ts). */
+  readonly quiesce?: QuiesceRegistry
 }
 
 interface PartitionState {
@@ -45,6 +48,9 @@ interface PartitionState {
   lastOffset: number
   /** The offset the last queued commit will commit (the queue commits in order). */
   queuedCommit: number | undefined
+  /** Where this instance started reading the partition, and the last offset it committed (for drains). */
+  firstOffset: number | undefined
+  committed: number | undefined
   readonly uploads: UploadQueue
   lock: Promise<void>
 }
@@ -71,6 +77,8 @@ export class Archiver {
   /** The kafkajs heartbeat of the latest batch, for background uploads that wait out a retry. */
   #heartbeat: () => Promise<void> = async () => {}
   #failed = false
+  /** A drain is under way: read nothing more, let the uploads under way finish (see quiesce()). */
+  #quiescing = false
 
   constructor(
     private readonly deps: ArchiverDeps,
@@ -92,6 +100,7 @@ export class Archiver {
     const { consumer, budget, metrics } = this.deps
     const unsubscribe = budget.onPressure(() => void this.#flushLargest())
     const timers: NodeJS.Timeout[] = []
+    const unregister = this.deps.quiesce?.add(this)
     try {
       // Joining waits for the broker: an abort meanwhile must not wait for it.
       await untilAborted(
@@ -116,6 +125,7 @@ export class Archiver {
     } finally {
       for (const timer of timers) clearInterval(timer)
       unsubscribe()
+      unregister?.()
       // Settle within the stop budget whatever the broker and the sink do: first abandon what is
       // buffered and the uploads under way (they stop at the abort and check ownership before any
       // write), then give the consumer's LeaveGroup and the uploads what is left of the budget.
@@ -136,6 +146,8 @@ export class Archiver {
         rotation: new FileRotation(this.#config.rotation),
         lastOffset: -1,
         queuedCommit: undefined,
+        firstOffset: undefined,
+        committed: undefined,
         uploads: new UploadQueue(),
         lock: Promise.resolve(),
       }
@@ -177,6 +189,7 @@ export class Archiver {
     // Stopped for good (policy `fail`, or a permanent sink error): read nothing more; the run loop
     // stops the consumer, and nothing past the last commit is committed.
     if (this.#failed) return
+    if (this.#quiescing) return this.#holdWhileQuiescing(control)
     const epoch = this.#epoch
     const state = this.#state(partition)
     state.uploads.throwIfFailed()
@@ -190,7 +203,9 @@ export class Archiver {
         // after a revocation is dropped with the rest, and nothing is stored or committed unchecked.
         if (i % OWNERSHIP_CHECK_EVERY === 0 && !control.stillOwned()) return
         if (this.ctx.signal.aborted || epoch !== this.#epoch) return
+        if (this.#quiescing) break
         if (record.offset <= state.lastOffset) continue
+        state.firstOffset ??= record.offset
         const prepared = this.#preparation.prepare(record)
         if (prepared.kind === 'bad') {
           await this.#handleBad(partition, record, prepared.reason, control)
@@ -327,6 +342,8 @@ export class Archiver {
     if (epoch !== this.#epoch || !this.ctx.isOwner()) throw new Abandoned('rebalanced or not the owner')
     try {
       await this.deps.consumer.commit(partition, offset)
+      const state = this.#partitions.get(partition)
+      if (state && epoch === this.#epoch) state.committed = offset
     } catch (error) {
       this.ctx.logger.warn(
         'commit failed; the records will be read and uploaded again under the same names',
@@ -394,6 +411,39 @@ export class Archiver {
       }
     }
     return best
+  }
+
+  /**
+   * Before a drain hands this archiver over: reads nothing more, waits up to `waitMs` for the uploads
+   * already cut (and their commits), and resolves with the records the next owner will read again:
+   * those of files not cut yet (cutting them now would be a cut a replay cannot repeat).
+   */
+  async quiesce(waitMs: number): Promise<number> {
+    this.#quiescing = true
+    // A batch under way may still queue its last upload or commit: wait until every queue is empty.
+    const deadline = monotonicMs() + waitMs
+    const busy = () => [...this.#partitions.values()].filter((s) => s.uploads.size > 0)
+    while (busy().length > 0 && monotonicMs() < deadline && !this.ctx.signal.aborted) {
+      await settledWithin(
+        Promise.all(busy().map((s) => s.uploads.drained())),
+        Math.max(0, deadline - monotonicMs()),
+      )
+      await sleep(10)
+    }
+    let reRead = 0
+    for (const state of this.#partitions.values()) {
+      const from = state.committed ?? state.firstOffset
+      if (from !== undefined && state.lastOffset >= from) reRead += state.lastOffset + 1 - from
+    }
+    return reRead
+  }
+
+  /** A batch that comes while quiescing waits (staying in the group) until the stop or a rebalance. */
+  async #holdWhileQuiescing(control: BatchControl): Promise<void> {
+    while (control.stillOwned() && !this.ctx.signal.aborted) {
+      await control.heartbeat().catch(() => {})
+      await sleep(200, this.ctx.signal)
+    }
   }
 
   /** For work outside a batch: owned while no rebalance or stop has ended the epoch. */

@@ -8,8 +8,10 @@ import { Archiver } from './archiver.js'
 import { DeadLetters } from './deadLetters.js'
 import { InFlightBudget } from './inFlightBudget.js'
 import type { ArchiveMetrics } from './metrics.js'
+import { QuiesceRegistry, type QuiesceReport } from './quiesce.js'
 
 export { ArchiveMetrics } from './metrics.js'
+export type { QuiesceReport } from './quiesce.js'
 
 export interface ArchiverFactoryOptions {
   readonly brokers: readonly string[]
@@ -35,9 +37,11 @@ export function archiveGroupId(cluster: string, topic: string, sinkId: string): 
  * The archiver processes of a node: one per (topic, sink, parallelism index). All instances of one
  * (topic, sink) form one consumer group that splits the topic's partitions.
  */
-export function createArchiverFactory(
-  options: ArchiverFactoryOptions,
-): ArchiverFactory & { close(): Promise<void> } {
+export function createArchiverFactory(options: ArchiverFactoryOptions): ArchiverFactory & {
+  close(): Promise<void>
+  quiesce(waitMs: number): Promise<QuiesceReport>
+  resume(): void
+} {
   const kafka = connectKafka({
     brokers: options.brokers,
     clientId: `${options.cluster}-archiver`,
@@ -51,6 +55,7 @@ export function createArchiverFactory(
   // with hundreds of partitions flushing at once that was ~130 MiB beyond the bound. zlib runs on
   // libuv's 4 pool threads, so more than that many at once only wait there holding memory.
   const encodeSlots = pLimit(Math.min(4, availableParallelism()))
+  const quiesce = new QuiesceRegistry()
   const factory: ArchiverFactory = (config, sinkSpec, index) => async (ctx) => {
     let sink = sinks.get(sinkSpec.url)
     if (!sink) {
@@ -75,11 +80,16 @@ export function createArchiverFactory(
         encodeSlots,
         metrics: options.metrics,
         lagKey: groupId,
+        quiesce,
       },
       ctx,
     )
     await archiver.run()
   }
   // The dead-letter producer and admin connections; the sinks are the caller's (openSink).
-  return Object.assign(factory, { close: () => kafka.disconnect() })
+  return Object.assign(factory, {
+    close: () => kafka.disconnect(),
+    quiesce: (waitMs: number) => quiesce.quiesceAll(waitMs),
+    resume: () => quiesce.resume(),
+  })
 }

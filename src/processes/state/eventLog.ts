@@ -1,5 +1,6 @@
 import type { KafkaClient } from '../../kafka/index.js'
 import type { Logger } from '../../util/logging.js'
+import type { ScalerEvent } from '../scaler/events.js'
 
 /** Something worth telling operators, written to the events topic. */
 export type ClusterEvent =
@@ -10,6 +11,7 @@ export type ClusterEvent =
   | { type: 'process-restarted'; group: string; key: string }
   | { type: 'heavy-use'; nodeId: string; reasons: string[] }
   | { type: 'master-started'; fencingToken: number }
+  | ScalerEvent
 
 export const eventsTopicSettings = { partitions: 1, config: { 'retention.ms': String(7 * 24 * 3600 * 1000) } }
 

@@ -21,6 +21,8 @@ export interface StatusSources {
   warnings(): string[]
   /** The load of every topic-partition this node's archivers own (empty when it runs none). */
   partitions?(): PartitionLoad[]
+  /** What the scaler reads about this node: its instance, its drain, its partitions per group. */
+  scaling?(): Pick<NodeStatus, 'instanceId' | 'drain' | 'assignedPartitions'>
 }
 
 /** Machine-wide bytes received and sent, from /proc/net/dev (zeros where it does not exist). */
@@ -169,6 +171,7 @@ export class StatusStore implements StatusView {
       warnings: this.options.sources.warnings(),
       eventLoopDelayMs: Math.round(this.#loopDelay.percentile(99) / 1e4) / 100,
       partitions: this.options.sources.partitions?.() ?? [],
+      ...(this.options.sources.scaling?.() ?? { instanceId: null, drain: null, assignedPartitions: {} }),
     }
     this.#loopDelay.reset()
     this.#lastSample = { at: now, cpu, net }
