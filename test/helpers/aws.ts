@@ -1,4 +1,8 @@
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling'
+import {
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+} from '@aws-sdk/client-auto-scaling'
 import { S3Client } from '@aws-sdk/client-s3'
 import { inject } from 'vitest'
 
@@ -14,4 +18,77 @@ export function motoS3(): S3Client {
 /** An Auto Scaling client pointed at the suite's moto server. */
 export function motoAutoScaling(): AutoScalingClient {
   return new AutoScalingClient({ endpoint: inject('motoEndpoint'), region, credentials })
+}
+
+/** The credentials and region of the moto clients above, for code that builds its own client. */
+export const motoCredentials = { ...credentials }
+export const motoRegion = region
+
+/**
+ * Creates an EC2 launch template on moto. The project has no EC2 client (only Auto Scaling and S3):
+ * moto takes the EC2 Query API from a plain form POST, routed by the SigV4 scope of the header.
+ */
+export async function createLaunchTemplate(name: string, endpoint = inject('motoEndpoint')): Promise<void> {
+  const body = new URLSearchParams({
+    Action: 'CreateLaunchTemplate',
+    Version: '2016-11-15',
+    LaunchTemplateName: name,
+    'LaunchTemplateData.ImageId': 'ami-12345678',
+    'LaunchTemplateData.InstanceType': 't3.micro',
+  })
+  const response = await fetch(`${endpoint}/`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `AWS4-HMAC-SHA256 Credential=test/20250101/${region}/ec2/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body,
+  })
+  if (!response.ok)
+    throw new Error(`CreateLaunchTemplate failed: ${response.status} ${await response.text()}`)
+}
+
+/** An Auto Scaling group on moto with a launch template, its instances protected from scale-in. */
+export async function createAutoScalingGroup(
+  client: AutoScalingClient,
+  name: string,
+  sizes: { min: number; max: number; desired: number },
+): Promise<void> {
+  const template = `${name}-lt`
+  await createLaunchTemplate(template)
+  await client.send(
+    new CreateAutoScalingGroupCommand({
+      AutoScalingGroupName: name,
+      LaunchTemplate: { LaunchTemplateName: template, Version: '$Latest' },
+      MinSize: sizes.min,
+      MaxSize: sizes.max,
+      DesiredCapacity: sizes.desired,
+      AvailabilityZones: [`${region}a`],
+      NewInstancesProtectedFromScaleIn: true,
+    }),
+  )
+}
+
+/** The group's desired capacity and in-service instance ids. */
+export async function describeGroup(
+  client: AutoScalingClient,
+  name: string,
+): Promise<{
+  desired: number
+  min: number
+  max: number
+  inService: string[]
+  instances: Array<{ id: string; protected: boolean }>
+}> {
+  const answer = await client.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }))
+  const group = answer.AutoScalingGroups?.[0]
+  if (!group) throw new Error(`no group ${name}`)
+  const instances = group.Instances ?? []
+  return {
+    desired: group.DesiredCapacity ?? 0,
+    min: group.MinSize ?? 0,
+    max: group.MaxSize ?? 0,
+    inService: instances.filter((i) => i.LifecycleState === 'InService').map((i) => i.InstanceId ?? ''),
+    instances: instances.map((i) => ({ id: i.InstanceId ?? '', protected: i.ProtectedFromScaleIn === true })),
+  }
 }
