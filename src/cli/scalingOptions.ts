@@ -4,7 +4,7 @@
 import { isInstanceId } from '../processes/scaler/instanceId.js'
 import { endpointUrl } from '../sinks/s3Sink.js'
 import type { FlagSpec } from './layers.js'
-import { fromText, optional } from './values.js'
+import { fromText, optional, parseDuration } from './values.js'
 
 export const scalingFlags: readonly FlagSpec[] = [
   {
@@ -35,6 +35,14 @@ export const scalingFlags: readonly FlagSpec[] = [
     kind: 'string',
     description: 'Endpoint of the Auto Scaling API (a VPC endpoint, or moto in tests).',
   },
+  {
+    name: 'status-interval',
+    cli: false,
+    file: 'statusInterval',
+    env: 'KDP_STATUS_INTERVAL',
+    kind: 'string',
+    description: 'How often the node publishes its status (load, drain state) for the others and the scaler: 5s.',
+  },
 ]
 
 export const scalingCodecs = {
@@ -52,6 +60,14 @@ export const scalingCodecs = {
         : { reason: "expected an EC2 instance id (i-0123456789abcdef0) or 'imds'" },
     ),
   ),
+  'status-interval': optional(
+    fromText<number>('Duration', (s) => {
+      const parsed = parseDuration(s)
+      return 'ok' in parsed && (parsed.ok < 100 || parsed.ok > 3_600_000)
+        ? { reason: 'expected a duration from 100ms to 1h' }
+        : parsed
+    }),
+  ),
   'autoscaling-endpoint': optional(
     fromText<string>('Endpoint', (s) =>
       endpointUrl.is(s.trim()) ? { ok: s.trim() } : { reason: 'expected an http(s)://host[:port] URL' },
@@ -65,12 +81,15 @@ export interface ScalingCliSettings {
   readonly autoscaling: { readonly group: string; readonly endpoint?: string } | undefined
   /** An instance id, `imds` (ask IMDSv2 at startup), or undefined (none). */
   readonly instanceId: string | undefined
+  /** How often the node publishes its status; undefined: the node's default (5 s). */
+  readonly statusIntervalMs: number | undefined
 }
 
 export function scalingSettings(v: {
   readonly 'autoscaling-group': string | undefined
   readonly 'instance-id': string | undefined
   readonly 'autoscaling-endpoint': string | undefined
+  readonly 'status-interval': number | undefined
 }): ScalingCliSettings {
   const group = v['autoscaling-group']
   return {
@@ -79,5 +98,6 @@ export function scalingSettings(v: {
         ? undefined
         : { group, ...(v['autoscaling-endpoint'] !== undefined && { endpoint: v['autoscaling-endpoint'] }) },
     instanceId: v['instance-id'] ?? (group === undefined ? undefined : 'imds'),
+    statusIntervalMs: v['status-interval'],
   }
 }

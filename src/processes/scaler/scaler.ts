@@ -407,8 +407,10 @@ class ScalerRun {
     decision: Decision,
     actsOnAws: boolean,
   ): Promise<void> {
-    const fresh = decision.warnings.filter((w) => !this.#warnings.has(w))
-    this.#warnings = new Set(decision.warnings)
+    // A warning is news when its kind is: the same one with a new lag figure is not another event.
+    const kind = (warning: string) => warning.replace(/\d[\d.,]*/g, '#')
+    const fresh = decision.warnings.filter((w) => !this.#warnings.has(kind(w)))
+    this.#warnings = new Set(decision.warnings.map(kind))
     for (const warning of fresh) {
       this.ctx.logger.warn('scaling warning', { warning })
       await this.#bounded(this.o.events.emit({ type: 'scaling-warning', reason: warning })).catch(() => {})
