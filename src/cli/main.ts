@@ -137,7 +137,9 @@ async function run(options: ArchiverCliOptions): Promise<void> {
       archiver,
       metrics,
       ...(instanceId !== undefined && { instanceId }),
-      ...(options.scaling.statusIntervalMs !== undefined && { statusIntervalMs: options.scaling.statusIntervalMs }),
+      ...(options.scaling.statusIntervalMs !== undefined && {
+        statusIntervalMs: options.scaling.statusIntervalMs,
+      }),
       // The region and credentials are the AWS SDK's own (AWS_REGION, the instance role).
       ...(options.scaling.autoscaling && { autoscaling: options.scaling.autoscaling }),
       logger,

@@ -191,6 +191,11 @@ AWS_PROFILE, instance roles...), the region from AWS_REGION. KDP_S3_ENDPOINT (an
 KDP_S3_FORCE_PATH_STYLE=true point them at an S3-compatible store; KDP_S3_SSE (AES256 or aws:kms)
 and KDP_S3_SSE_KMS_KEY_ID set server-side encryption (or the config file's s3 section).
 
+Auto Scaling: with --autoscaling-group the cluster's scaler changes that group (same AWS chain and
+AWS_REGION; KDP_AUTOSCALING_ENDPOINT overrides the API's endpoint); without it the scaler only
+recommends a node count (GET /scaling, for Kubernetes). KDP_STATUS_INTERVAL (default 5s) is how
+often a node publishes its status, which the scaler reads.
+
 Examples:
   # Archive every topic to a local folder, HTTP API on http://127.0.0.1:8080
   ${program} --brokers localhost:9092 --sink file://./archive

@@ -13,7 +13,7 @@ export const scalingFlags: readonly FlagSpec[] = [
     env: 'KDP_AUTOSCALING_GROUP',
     kind: 'string',
     placeholder: '<name>',
-    defaultText: 'none (the scaler only recommends: GET /scaling)',
+    defaultText: 'none (recommend only)',
     description:
       'The AWS Auto Scaling group of the nodes. The scaler (one node at a time) raises its desired capacity when the lag grows and drains then terminates one node when it is calm. Region: AWS_REGION.',
   },
@@ -23,7 +23,7 @@ export const scalingFlags: readonly FlagSpec[] = [
     env: 'KDP_INSTANCE_ID',
     kind: 'string',
     placeholder: '<i-…|imds>',
-    defaultText: 'imds with --autoscaling-group, else none',
+    defaultText: 'imds if a group is set',
     description:
       "This node's EC2 instance id, which the scaler terminates after draining it; 'imds' asks the instance metadata service (IMDSv2; AWS_EC2_METADATA_SERVICE_ENDPOINT overrides its address).",
   },
@@ -41,7 +41,8 @@ export const scalingFlags: readonly FlagSpec[] = [
     file: 'statusInterval',
     env: 'KDP_STATUS_INTERVAL',
     kind: 'string',
-    description: 'How often the node publishes its status (load, drain state) for the others and the scaler: 5s.',
+    description:
+      'How often the node publishes its status (load, drain state) for the others and the scaler: 5s.',
   },
 ]
 

@@ -120,11 +120,6 @@ export function classifyAwsError(operation: string, error: unknown): AwsCallErro
   return new AwsCallError(operation, 'aws-error', message)
 }
 
-/** Whether trying again later can help (not an access or request problem someone must fix). */
-export function isTransient(error: AwsCallError): boolean {
-  return error.code === 'throttled' || error.code === 'unreachable' || error.code === 'aws-error'
-}
-
 export interface AwsAutoScalingOptions {
   readonly group: string
   /** Default: the SDK's (`AWS_REGION`, the profile, the instance's region). */
