@@ -186,7 +186,12 @@ async function faultyEndpoint(): Promise<{
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const address = server.address()
   if (address === null || typeof address === 'string') throw new Error('no port')
-  return { url: `http://127.0.0.1:${address.port}`, fault: (f) => void (fault = f) }
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    fault: (f) => {
+      fault = f
+    },
+  }
 }
 
 describe('AWS errors', () => {
