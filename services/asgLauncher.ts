@@ -7,7 +7,11 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { type AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling'
+import {
+  type AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+} from '@aws-sdk/client-auto-scaling'
 import { repoRoot, stopChild } from './process.js'
 
 export interface LaunchedNode {
@@ -162,4 +166,99 @@ export function startAsgLauncher(options: LauncherOptions): AsgLauncher {
       await Promise.all(stopping.values())
     },
   }
+}
+
+/**
+ * Creates an Auto Scaling group on moto with a launch template (made through EC2's Query API: the
+ * project has no EC2 client, and moto routes a form POST by the service in its SigV4 scope), its
+ * new instances protected from scale-in as the scaler's docs ask.
+ */
+export async function createMotoGroup(
+  client: AutoScalingClient,
+  endpoint: string,
+  name: string,
+  sizes: { readonly min: number; readonly max: number; readonly desired: number },
+  region = 'us-east-1',
+): Promise<void> {
+  const template = `${name}-lt`
+  const response = await fetch(`${endpoint}/`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      // moto checks no signature; the scope names the service. Not a credential.
+      authorization: `AWS4-HMAC-SHA256 Credential=test/20250101/${region}/ec2/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: new URLSearchParams({
+      Action: 'CreateLaunchTemplate',
+      Version: '2016-11-15',
+      LaunchTemplateName: template,
+      'LaunchTemplateData.ImageId': 'ami-12345678',
+      'LaunchTemplateData.InstanceType': 't3.micro',
+    }),
+  })
+  if (!response.ok)
+    throw new Error(`CreateLaunchTemplate failed: ${response.status} ${await response.text()}`)
+  await client.send(
+    new CreateAutoScalingGroupCommand({
+      AutoScalingGroupName: name,
+      LaunchTemplate: { LaunchTemplateName: template, Version: '$Latest' },
+      MinSize: sizes.min,
+      MaxSize: sizes.max,
+      DesiredCapacity: sizes.desired,
+      AvailabilityZones: [`${region}a`],
+      NewInstancesProtectedFromScaleIn: true,
+    }),
+  )
+}
+
+export interface ArchiverOnMoto {
+  readonly brokers: string
+  readonly cluster: string
+  readonly group: string
+  readonly moto: string
+  /** The node's default sink (`s3://…` on moto, or `file:///…`). */
+  readonly sink: string
+  readonly token: string
+  /** `1s` in tests: how often a node publishes its status. */
+  readonly statusInterval: string
+  /**
+   * Records a node holds at once (`--max-messages-in-flight`): a small bound gives each node a
+   * capacity of its own, which adding nodes adds to even on one machine.
+   */
+  readonly maxMessagesInFlight: number
+  /** The environment to start from (a test's, stripped of KDP_ and AWS_ variables). */
+  readonly env: Readonly<Record<string, string | undefined>>
+}
+
+/** The `kdp-archiver` of one instance of a moto group: its flags and environment. */
+export function archiverOnMoto(o: ArchiverOnMoto): LauncherOptions['command'] {
+  return (instanceId) => ({
+    args: [
+      ...['--brokers', o.brokers, '--cluster', o.cluster, '--sink', o.sink, '--include', 'none-such'],
+      ...[
+        '--http-port',
+        '0',
+        '--node-id',
+        instanceId,
+        '--instance-id',
+        instanceId,
+        '--autoscaling-group',
+        o.group,
+      ],
+      ...['--max-messages-in-flight', String(o.maxMessagesInFlight), '--no-progress'],
+    ],
+    env: {
+      ...Object.fromEntries(Object.entries(o.env).flatMap(([k, v]) => (v === undefined ? [] : [[k, v]]))),
+      // The token goes through the environment: it stays out of the process list.
+      KDP_TOKEN: o.token,
+      KDP_STATUS_INTERVAL: o.statusInterval,
+      KDP_AUTOSCALING_ENDPOINT: o.moto,
+      KDP_S3_ENDPOINT: o.moto,
+      KDP_S3_FORCE_PATH_STYLE: 'true',
+      AWS_REGION: 'us-east-1',
+      // moto takes any credentials: fixed test values, not secrets.
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    },
+  })
 }

@@ -1,10 +1,7 @@
-import {
-  AutoScalingClient,
-  CreateAutoScalingGroupCommand,
-  DescribeAutoScalingGroupsCommand,
-} from '@aws-sdk/client-auto-scaling'
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling'
 import { S3Client } from '@aws-sdk/client-s3'
 import { inject } from 'vitest'
+import { createMotoGroup } from '../../services/asgLauncher.js'
 
 // moto accepts any credentials; these are fixed test values, not secrets.
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' }
@@ -24,49 +21,13 @@ export function motoAutoScaling(): AutoScalingClient {
 export const motoCredentials = { ...credentials }
 export const motoRegion = region
 
-/**
- * Creates an EC2 launch template on moto. The project has no EC2 client (only Auto Scaling and S3):
- * moto takes the EC2 Query API from a plain form POST, routed by the SigV4 scope of the header.
- */
-export async function createLaunchTemplate(name: string, endpoint = inject('motoEndpoint')): Promise<void> {
-  const body = new URLSearchParams({
-    Action: 'CreateLaunchTemplate',
-    Version: '2016-11-15',
-    LaunchTemplateName: name,
-    'LaunchTemplateData.ImageId': 'ami-12345678',
-    'LaunchTemplateData.InstanceType': 't3.micro',
-  })
-  const response = await fetch(`${endpoint}/`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `AWS4-HMAC-SHA256 Credential=test/20250101/${region}/ec2/aws4_request, SignedHeaders=host, Signature=0`,
-    },
-    body,
-  })
-  if (!response.ok)
-    throw new Error(`CreateLaunchTemplate failed: ${response.status} ${await response.text()}`)
-}
-
 /** An Auto Scaling group on moto with a launch template, its instances protected from scale-in. */
-export async function createAutoScalingGroup(
+export function createAutoScalingGroup(
   client: AutoScalingClient,
   name: string,
   sizes: { min: number; max: number; desired: number },
 ): Promise<void> {
-  const template = `${name}-lt`
-  await createLaunchTemplate(template)
-  await client.send(
-    new CreateAutoScalingGroupCommand({
-      AutoScalingGroupName: name,
-      LaunchTemplate: { LaunchTemplateName: template, Version: '$Latest' },
-      MinSize: sizes.min,
-      MaxSize: sizes.max,
-      DesiredCapacity: sizes.desired,
-      AvailabilityZones: [`${region}a`],
-      NewInstancesProtectedFromScaleIn: true,
-    }),
-  )
+  return createMotoGroup(client, inject('motoEndpoint'), name, sizes, region)
 }
 
 /** The group's desired capacity and in-service instance ids. */

@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib'
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { type AsgLauncher, startAsgLauncher } from '../../services/asgLauncher.js'
+import { type AsgLauncher, archiverOnMoto, startAsgLauncher } from '../../services/asgLauncher.js'
 import { connectKafka } from '../../src/kafka/index.js'
 import { archiveGroupId } from '../../src/processes/archiver/index.js'
 import { silentLogger } from '../../src/util/logging.js'
@@ -76,42 +76,18 @@ describe('closed loop on moto: lag grows → scale out → nodes join → lag dr
       client: asg,
       group,
       logDir,
-      command: (instanceId) => ({
-        args: [
-          ...[
-            '--brokers',
-            brokers,
-            '--cluster',
-            cluster,
-            '--sink',
-            `s3://${bucket}/default`,
-            '--include',
-            'none-such',
-          ],
-          ...[
-            '--http-port',
-            '0',
-            '--node-id',
-            instanceId,
-            '--instance-id',
-            instanceId,
-            '--autoscaling-group',
-            group,
-          ],
-          // A node-wide in-flight bound of 20 records makes one node archive ~400 records/s here:
-          // a capacity of its own that adding nodes adds to (the machine's cores would not).
-          ...['--max-messages-in-flight', '20', '--no-progress'],
-        ],
-        env: cleanEnv({
-          KDP_TOKEN: token,
-          KDP_STATUS_INTERVAL: '1s',
-          KDP_AUTOSCALING_ENDPOINT: moto,
-          KDP_S3_ENDPOINT: moto,
-          KDP_S3_FORCE_PATH_STYLE: 'true',
-          AWS_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: 'test',
-          AWS_SECRET_ACCESS_KEY: 'test',
-        }) as Record<string, string>,
+      // A node-wide in-flight bound of 20 records makes one node archive ~400 records/s here: a
+      // capacity of its own that adding nodes adds to (the machine's cores would not).
+      command: archiverOnMoto({
+        brokers,
+        cluster,
+        group,
+        moto,
+        sink: `s3://${bucket}/default`,
+        token,
+        statusInterval: '1s',
+        maxMessagesInFlight: 20,
+        env: cleanEnv(),
       }),
     })
     launchers.push(launcher)
