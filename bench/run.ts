@@ -6,6 +6,7 @@ const suites: Readonly<Record<string, string>> = {
   state: 'bench/state/reconfigure.ts',
   archiver: 'bench/archiver/run.ts',
   chat: 'bench/chat/run.ts',
+  scaler: 'bench/scaler/run.ts',
   services: 'bench/services/brokerStart.ts',
 }
 

@@ -51,6 +51,8 @@ export interface LauncherOptions {
     readonly env: Readonly<Record<string, string>>
   }
   readonly logDir: string
+  /** Node's arguments before the command's: `--import tsx src/cli/main.ts` unless told (a built `dist/…/main.js`). */
+  readonly entry?: readonly string[]
   readonly pollMs?: number
   /** Called for every event (a progress line, a test's journal). */
   readonly onEvent?: (event: LauncherEvent) => void
@@ -71,15 +73,12 @@ export function startAsgLauncher(options: LauncherOptions): AsgLauncher {
     const { args, env } = options.command(instanceId)
     const log = join(options.logDir, `${instanceId}.log`)
     const out = createWriteStream(log, { flags: 'a' })
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), ...args],
-      {
-        cwd: repoRoot,
-        env: { ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    )
+    const entry = options.entry ?? ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts')]
+    const child = spawn(process.execPath, [...entry, ...args], {
+      cwd: repoRoot,
+      env: { ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     const node: LaunchedNode = {
       instanceId,
       child,

@@ -7,7 +7,9 @@ import type { SinkSpec, TopicConfig } from './state/topicConfig.js'
  * its archivers (the real one) lets a drain finish their uploads before it hands them over.
  */
 export type ArchiverFactory = ((config: TopicConfig, sink: SinkSpec, index: number) => Process) & {
-  quiesce?(waitMs: number): Promise<{ readonly archivers: number; readonly reReadRecords: number }>
+  quiesce?(
+    waitMs: number,
+  ): Promise<{ readonly archivers: number; readonly reReadRecords: number; readonly uncutRecords: number }>
   resume?(): void
 }
 

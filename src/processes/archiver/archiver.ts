@@ -418,7 +418,7 @@ export class Archiver {
    * already cut (and their commits), and resolves with the records the next owner will read again:
    * those of files not cut yet (cutting them now would be a cut a replay cannot repeat).
    */
-  async quiesce(waitMs: number): Promise<number> {
+  async quiesce(waitMs: number): Promise<{ reRead: number; uncut: number }> {
     this.#quiescing = true
     // A batch under way may still queue its last upload or commit: wait until every queue is empty.
     const deadline = monotonicMs() + waitMs
@@ -431,11 +431,13 @@ export class Archiver {
       await sleep(10)
     }
     let reRead = 0
+    let uncut = 0
     for (const state of this.#partitions.values()) {
       const from = state.committed ?? state.firstOffset
       if (from !== undefined && state.lastOffset >= from) reRead += state.lastOffset + 1 - from
+      uncut += state.rotation.records
     }
-    return reRead
+    return { reRead, uncut }
   }
 
   /** A batch that comes while quiescing waits (staying in the group) until the stop or a rebalance. */

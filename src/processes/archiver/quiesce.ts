@@ -7,15 +7,17 @@
 
 /** One archiver that can be quiesced. */
 export interface Quiescable {
-  /** Stops reading, waits up to `waitMs` for the uploads under way; resolves with the records to re-read. */
-  quiesce(waitMs: number): Promise<number>
+  /** Stops reading, waits up to `waitMs` for the uploads under way; resolves with what the next owner re-reads. */
+  quiesce(waitMs: number): Promise<{ readonly reRead: number; readonly uncut: number }>
 }
 
 export interface QuiesceReport {
   /** Archivers quiesced. */
   readonly archivers: number
-  /** Records read but not committed: the next owners read them again (files not cut yet). */
+  /** Records read but not committed: the next owners read them again. */
   readonly reReadRecords: number
+  /** Of those, the records in files not cut yet; the rest were cut but not stored in time. */
+  readonly uncutRecords: number
 }
 
 /** The archivers running on this node, to quiesce them all at once. */
@@ -34,8 +36,12 @@ export class QuiesceRegistry {
   async quiesceAll(waitMs: number): Promise<QuiesceReport> {
     this.#waitMs = waitMs
     const members = [...this.#members]
-    const reRead = await Promise.all(members.map((m) => m.quiesce(waitMs)))
-    return { archivers: members.length, reReadRecords: reRead.reduce((a, b) => a + b, 0) }
+    const reports = await Promise.all(members.map((m) => m.quiesce(waitMs)))
+    return {
+      archivers: members.length,
+      reReadRecords: reports.reduce((sum, r) => sum + r.reRead, 0),
+      uncutRecords: reports.reduce((sum, r) => sum + r.uncut, 0),
+    }
   }
 
   /** Archivers started from now on read as usual (a cancelled drain starts new ones). */

@@ -109,6 +109,7 @@ export class DrainAgent {
     const report = (await this.options.quiesce?.(this.options.quiesceWaitMs())) ?? {
       archivers: 0,
       reReadRecords: 0,
+      uncutRecords: 0,
     }
     await this.options.stopArchivers()
     const tookMs = Math.round(monotonicMs() - began)
@@ -129,6 +130,7 @@ export class DrainAgent {
       target: this.options.nodeId,
       requestId: command.requestId,
       reReadRecords: report.reReadRecords,
+      uncutRecords: report.uncutRecords,
       tookMs,
     })
   }

@@ -12,7 +12,15 @@ export type ScalerEvent =
   | { type: 'drain-requested'; target: string; requestId: string; instanceId: string | null; reason: string }
   | { type: 'drain-cancelled'; target: string; requestId: string; reason: string }
   /** Sent by the drained node itself, once its archivers are handed over. */
-  | { type: 'node-drained'; target: string; requestId: string; reReadRecords: number; tookMs: number }
+  | {
+      type: 'node-drained'
+      target: string
+      requestId: string
+      /** Records the next owners read again; `uncutRecords` of them were in files not cut yet. */
+      reReadRecords: number
+      uncutRecords: number
+      tookMs: number
+    }
   | { type: 'instance-terminated'; target: string; instanceId: string; group: string }
   | { type: 'instances-protected'; instanceIds: string[]; group: string }
   /** An AWS call failed: what, why, and how long the scaler waits before its next call. */
