@@ -7,6 +7,7 @@ const suites: Readonly<Record<string, string>> = {
   archiver: 'bench/archiver/run.ts',
   chat: 'bench/chat/run.ts',
   dashboard: 'bench/dashboard/idle.ts',
+  scaler: 'bench/scaler/run.ts',
   services: 'bench/services/brokerStart.ts',
 }
 

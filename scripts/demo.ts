@@ -1,5 +1,7 @@
 // `npm run demo`: a local Kafka broker, three kdp-archiver nodes, fake tweets at 200 records/s,
 // archived to ./archive. Ctrl-C stops everything: the load, then the nodes, then the broker.
+// `npm run demo -- --autoscale`: the cluster scaling itself on an Auto Scaling group in moto
+// (demoAutoscale.ts).
 //
 // It runs as two processes. The one started by npm (the launcher) starts the supervisor in its own
 // process group and forwards Ctrl-C to it: a terminal sends SIGINT to its whole foreground group,
@@ -19,6 +21,7 @@ import { formatBytes, formatCount, RateMeter, StatusLine } from '../src/cli/prog
 import { connectKafka } from '../src/kafka/index.js'
 import { type Load, startLoad } from '../src/loadgen/load.js'
 import { createLogger, silentLogger } from '../src/util/logging.js'
+import { runAutoscaleDemo } from './demoAutoscale.js'
 
 const supervisorVariable = 'KDP_DEMO_SUPERVISOR'
 const topic = 'tweets'
@@ -36,12 +39,16 @@ function say(line: string): void {
 // ---- the launcher ----------------------------------------------------------------------------
 
 function launch(): void {
-  const supervisor = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-    cwd: repoRoot,
-    detached: true,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, [supervisorVariable]: '1' },
-  })
+  const supervisor = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    {
+      cwd: repoRoot,
+      detached: true,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, [supervisorVariable]: '1' },
+    },
+  )
   const forward = (): void => {
     // First: a clean stop. Second: the supervisor kills what is left at once.
     if (supervisor.exitCode === null && supervisor.signalCode === null) supervisor.kill('SIGINT')
@@ -323,5 +330,39 @@ async function supervise(): Promise<void> {
   }
 }
 
-if (process.env[supervisorVariable] === '1') await supervise()
-else launch()
+/** The supervisor of `--autoscale`: the same signals, the stopping order is demoAutoscale.ts's. */
+async function superviseAutoscale(): Promise<void> {
+  let stopping = false
+  let stop: (() => Promise<void>) | undefined
+  const stopAll = async (code: number): Promise<never> => {
+    stopping = true
+    await stop?.().catch((error: unknown) => say(`stopping failed: ${String(error)}`))
+    say(`stopped. The archive stays in ${archiveDir}.`)
+    process.exit(code)
+  }
+  const onSignal = (): void => {
+    // A second Ctrl-C: leave at once (the services' own processes are killed with ours).
+    if (stopping) process.exit(130)
+    void stopAll(0)
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  process.on('disconnect', onSignal)
+  try {
+    await runAutoscaleDemo(
+      (s) => {
+        stop = s
+      },
+      () => stopping,
+    )
+    setInterval(() => {}, 1 << 30)
+  } catch (error) {
+    process.stderr.write(`demo: ${error instanceof Error ? error.message : String(error)}\n`)
+    if (!stopping) await stopAll(1)
+  }
+}
+
+if (process.env[supervisorVariable] === '1') {
+  if (process.argv.includes('--autoscale')) await superviseAutoscale()
+  else await supervise()
+} else launch()

@@ -119,7 +119,8 @@ export function printConfig(specs: readonly FlagSpec[], values: Readonly<Record<
       object[part] = section
       object = section
     }
-    object[parts.at(-1) ?? spec.name] = spec.fileNegates && typeof value === 'boolean' ? !value : value
+    object[parts.at(-1) ?? spec.name] =
+      spec.fileNegates && typeof value === 'boolean' ? !value : spec.printAs ? spec.printAs(value) : value
   }
   return `${JSON.stringify(document, null, 2)}\n`
 }

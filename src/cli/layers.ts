@@ -18,6 +18,8 @@ export interface FlagSpec {
   readonly file?: string
   /** A boolean whose config-file field says the opposite of the flag (`--no-progress`, `progress`). */
   readonly fileNegates?: true
+  /** How `--print-config` writes the decoded value so that it reads back (a duration in ms as `500ms`). */
+  readonly printAs?: (value: unknown) => unknown
   /** `list`: a text that may be repeated; the occurrences are joined with commas. */
   readonly kind: 'string' | 'boolean' | 'list'
   /** `<host:port,...>` in the help text. */

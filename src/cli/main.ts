@@ -7,6 +7,7 @@ import {
   nodeStopBoundMs,
   startArchiverNode,
 } from '../processes/archiverNode.js'
+import { instanceIdFromImds } from '../processes/scaler/instanceId.js'
 import { openSink } from '../sinks/openSink.js'
 import type { Sink } from '../sinks/sink.js'
 import { messageOf } from '../util/errors.js'
@@ -104,6 +105,11 @@ async function run(options: ArchiverCliOptions): Promise<void> {
   try {
     await checkSink(sinkOf(options.sink), { warn: (message) => logger.warn(message) })
     await checkBrokers(options.brokers, kafka)
+    // The scaler terminates a node's instance after draining it: the node must know which one it is.
+    const instanceId =
+      options.scaling.instanceId === 'imds'
+        ? await instanceIdFromImds({ env: process.env })
+        : options.scaling.instanceId
     starting = true
     archiver = createArchiverFactory({
       brokers: options.brokers,
@@ -132,6 +138,9 @@ async function run(options: ArchiverCliOptions): Promise<void> {
       statusIntervalMs: options.statusIntervalMs,
       archiver,
       metrics,
+      ...(instanceId !== undefined && { instanceId }),
+      // The region and credentials are the AWS SDK's own (AWS_REGION, the instance role).
+      ...(options.scaling.autoscaling && { autoscaling: options.scaling.autoscaling }),
       logger,
     })
   } catch (error) {

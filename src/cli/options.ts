@@ -12,6 +12,7 @@ import { describeKafka } from './kafkaSecurity.js'
 import { type KafkaCliSettings, kafkaSettings } from './kafkaSettings.js'
 import { formatBytes } from './progress.js'
 import { s3Codecs, s3Flags, s3Settings } from './s3Options.js'
+import { type ScalingCliSettings, scalingCodecs, scalingFlags, scalingSettings } from './scalingOptions.js'
 import {
   booleanFlag,
   fromList,
@@ -54,6 +55,8 @@ export interface ArchiverCliOptions {
   readonly progress: boolean
   /** Options of S3 sinks, from `KDP_S3_*` and `AWS_REGION`, or the config file's `s3` section. */
   readonly s3: S3SinkOptions
+  /** The Auto Scaling group and this node's instance id (scalingOptions.ts). */
+  readonly scaling: ScalingCliSettings
 }
 
 export type ArchiverCliResult = CliResult<ArchiverCliOptions>
@@ -63,6 +66,7 @@ export const defaultMaxBytesInFlight = 256 * 2 ** 20
 export const archiverFlags: readonly FlagSpec[] = [
   ...kafkaFlags,
   ...s3Flags,
+  ...scalingFlags,
   {
     name: 'sink',
     file: 'sink',
@@ -124,6 +128,7 @@ export const archiverFlags: readonly FlagSpec[] = [
   {
     name: 'status-interval',
     file: 'statusInterval',
+    printAs: (ms) => `${String(ms)}ms`,
     env: 'KDP_STATUS_INTERVAL',
     kind: 'string',
     placeholder: '<duration>',
@@ -213,6 +218,11 @@ KDP_S3_FORCE_PATH_STYLE=true point them at an S3-compatible store; KDP_S3_SSE (A
 and KDP_S3_SSE_KMS_KEY_ID set server-side encryption (or the config file's s3 section). All of them:
 ${s3Flags.map((flag) => `  ${flag.env}: ${flag.description}`).join('\n')}
 
+Auto Scaling: with --autoscaling-group the cluster's scaler changes that group (same AWS chain and
+AWS_REGION; KDP_AUTOSCALING_ENDPOINT overrides the API's endpoint); without it the scaler only
+recommends a node count (GET /scaling, for Kubernetes). KDP_STATUS_INTERVAL (default 5s) is how
+often a node publishes its status, which the scaler reads.
+
 Examples:
   # Archive every topic to a local folder, HTTP API on http://127.0.0.1:8080
   ${program} --brokers localhost:9092 --sink file://./archive
@@ -258,6 +268,7 @@ const ArchiverFlags = (cwd: string) =>
   t.type({
     ...kafkaCodecs(cwd),
     ...s3Codecs,
+    ...scalingCodecs,
     config: configCodec,
     'print-config': booleanFlag(false),
     sink: sinkCodec(cwd),
@@ -375,6 +386,7 @@ export function parseCli(
     logLevel: v['log-level'],
     progress: !v['no-progress'],
     s3: s3Settings(v),
+    scaling: scalingSettings(v),
   }))
 }
 
@@ -388,5 +400,6 @@ export function describeOptions(options: ArchiverCliOptions): string {
     ...(options.exclude.length > 0 ? [`exclude ${options.exclude.join(',')}`] : []),
     `in flight ≤ ${options.maxMessagesInFlight} records / ${formatBytes(options.maxBytesInFlight)}`,
     `writes ${options.token ? 'need the token' : 'disabled (no token)'}`,
+    ...(options.scaling.autoscaling ? [`Auto Scaling group ${options.scaling.autoscaling.group}`] : []),
   ].join(', ')
 }

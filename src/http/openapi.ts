@@ -49,7 +49,7 @@ export const openApiDocument: Json = {
       'need `Authorization: Bearer <token>` and are refused (403) on a node without a configured token. ' +
       'Every error answers `{ error, message, fields? }`.',
   },
-  tags: [{ name: 'topics' }, { name: 'cluster' }, { name: 'meta' }],
+  tags: [{ name: 'topics' }, { name: 'cluster' }, { name: 'scaling' }, { name: 'meta' }],
   paths: {
     '/health': {
       get: {
@@ -226,6 +226,42 @@ export const openApiDocument: Json = {
         },
       },
     },
+    '/scaling': {
+      get: {
+        summary: 'The node count the scaler recommends, with its reason',
+        description:
+          'The latest decision of the cluster’s scaler, the same on every node. For Kubernetes: KEDA’s ' +
+          '`metrics-api` scaler with `valueLocation: recommendedReplicas` and `targetValue: "1"`, or an HPA ' +
+          'external metric through an adapter. Before any scaler decided, it recommends the nodes there are.',
+        operationId: 'getScaling',
+        tags: ['scaling'],
+        responses: { '200': response('The recommendation.', ref('ScalingRecommendation')) },
+      },
+    },
+    '/scaling/config': {
+      get: {
+        summary: 'The scaler config in effect',
+        operationId: 'getScalerConfig',
+        tags: ['scaling'],
+        responses: { '200': response('The config (the defaults if none was written).', ref('ScalerConfig')) },
+      },
+      put: {
+        summary: 'Replace the scaler config',
+        description:
+          'Fields not given take their defaults. Every bad field is listed in one 400, rules between ' +
+          'fields too (`minNodes` above `maxNodes`, `calmLag` above `targetLag`, `cpuScaleInPercent` not ' +
+          'below `cpuScaleOutPercent`). The scaler applies it at its next interval.',
+        operationId: 'putScalerConfig',
+        tags: ['scaling'],
+        security: secured,
+        requestBody: { required: true, content: json(ref('ScalerConfigFields')) },
+        responses: {
+          '200': response('The config as stored.', ref('ScalerConfig')),
+          '400': errorResponse('InvalidScalerConfig'),
+          ...writeErrors,
+        },
+      },
+    },
     '/openapi.json': {
       get: {
         summary: 'This document',
@@ -276,6 +312,11 @@ export const openApiDocument: Json = {
       },
       Forbidden: response(
         '`forbidden`: wrong token, or writes are disabled (no token configured).',
+        ref('Error'),
+      ),
+      InvalidScalerConfig: response(
+        '`invalid_body`: every bad field with its path (unknown fields, values out of range, rules ' +
+          'between fields), malformed JSON, or not a JSON object.',
         ref('Error'),
       ),
       NotFound: response('`not_found`: the topic has no config.', ref('Error')),

@@ -1,5 +1,7 @@
+import { ScalingRecommendation } from '../processes/scaler/commands.js'
+import { ScalerConfig, ScalerConfigFields } from '../processes/scaler/config.js'
 import { FeedEvent } from '../processes/state/eventFeed.js'
-import { ProcessStatus, ReportedNode } from '../processes/state/status.js'
+import { DrainStatus, ProcessStatus, ReportedNode } from '../processes/state/status.js'
 import {
   KafkaTopicName,
   Rotation,
@@ -51,6 +53,10 @@ const components = {
   HistoryPoint: output(HistoryPoint),
   ConfigChange: output(ConfigChange),
   NodeRemoved: output(NodeRemoved),
+  DrainStatus: output(DrainStatus),
+  ScalerConfigFields: input(ScalerConfigFields),
+  ScalerConfig: output(ScalerConfig),
+  ScalingRecommendation: output(ScalingRecommendation),
 } as const
 
 /** The name of a component schema. */

@@ -14,6 +14,7 @@ import { registerDashboardRoutes } from './routes/dashboard.js'
 import { registerLagRoutes } from './routes/lag.js'
 import { registerLiveRoutes } from './routes/live.js'
 import { registerMetricsRoute } from './routes/metrics.js'
+import { registerScalingRoutes, type ScalingApi } from './routes/scaling.js'
 import { registerTopicRoutes } from './routes/topics.js'
 
 export interface HttpApiOptions {
@@ -45,6 +46,8 @@ export interface HttpApiOptions {
   readonly maxStreams?: number
   /** Origins besides the cluster's nodes allowed to read cross-origin (a load balancer's). */
   readonly corsOrigins?: readonly string[]
+  /** The scaler's config and decision (`/scaling`); without it those routes are not served. */
+  readonly scaling?: ScalingApi
 }
 
 export interface HttpApi {
@@ -145,6 +148,14 @@ export function buildHttpApi(options: HttpApiOptions): FastifyInstance {
   registerLiveRoutes(app, { hub, events: options.events, cors, logger })
   if (options.metrics) registerMetricsRoute(app, options.metrics)
   registerDashboardRoutes(app, { logger })
+  if (options.scaling) {
+    registerScalingRoutes(app, {
+      scaling: options.scaling,
+      status: options.status,
+      guard: writeGuard(options.token),
+      logger,
+    })
+  }
   app.get('/openapi.json', async () => openApiDocument)
   return app
 }

@@ -1,8 +1,15 @@
 import type { Logger } from '../util/logging.js'
 import type { LogRecord, RecordLog, Tail, TopicAdmin } from './types.js'
 
-/** How a view turns a record into a value: a value, a deletion, or a record to skip (logged). */
-export type Decoded<V> = { kind: 'value'; value: V } | { kind: 'delete' } | { kind: 'skip'; reason: string }
+/**
+ * How a view turns a record into a value: a value, a deletion, a record to skip (logged), or a record
+ * this view does not read (another reader of the same topic does: silently passed over).
+ */
+export type Decoded<V> =
+  | { kind: 'value'; value: V }
+  | { kind: 'delete' }
+  | { kind: 'skip'; reason: string }
+  | { kind: 'ignore' }
 
 /**
  * The latest value per key of a compacted topic, on this node. `start()` reads the topic to its end
@@ -73,7 +80,7 @@ export class CompactedView<V> {
           key,
           reason: decoded.reason,
         })
-      } else {
+      } else if (decoded.kind !== 'ignore') {
         const value = decoded.kind === 'value' ? decoded.value : undefined
         if (value === undefined) this.#values.delete(key)
         else this.#values.set(key, value)

@@ -11,6 +11,12 @@ import type { ArchiveMetrics } from './archiver/metrics.js'
 import { type ArchiverFactory, ArchiverSet } from './archiverSet.js'
 import { type HeavyUseThresholds, masterProcess } from './master.js'
 import { createNodeMetrics } from './nodeMetrics.js'
+import { AwsAutoScaling, type AwsAutoScalingOptions } from './scaler/autoScaling.js'
+import { CommandsStore } from './scaler/commands.js'
+import { KafkaScalerConfigStore } from './scaler/configStore.js'
+import { DrainAgent } from './scaler/drainAgent.js'
+import { placementSlots } from './scaler/placementSlots.js'
+import { scalerProcess } from './scaler/scaler.js'
 import { KafkaConfigStore } from './state/configStore.js'
 import { EventFeed } from './state/eventFeed.js'
 import { EventLog } from './state/eventLog.js'
@@ -46,6 +52,10 @@ export interface ArchiverNodeOptions {
   readonly statusIntervalMs?: number
   readonly discoveryIntervalMs?: number
   readonly heavyUse?: HeavyUseThresholds
+  /** This node's EC2 instance (the scaler terminates it after a drain); null or absent: none. */
+  readonly instanceId?: string | null
+  /** The AWS Auto Scaling group this node's scaler acts on (when it is the scaler); absent: recommend only. */
+  readonly autoscaling?: AwsAutoScalingOptions
   /** Coordination timings (see DistributedProcessingSettings). */
   readonly sessionTimeoutMs?: number
   readonly heartbeatIntervalMs?: number
@@ -79,10 +89,11 @@ const stopStepBoundMs = 2000
 
 /**
  * How long `stop()` of a node takes at the most, whatever the brokers do: the processes' own
- * maxStopMs, the hand-over round (5 s), LeaveGroups (2 × 3 s), and four bounded steps (2 s each).
+ * maxStopMs, the hand-over round (5 s), LeaveGroups (2 × 3 s; the groups leave at the same time),
+ * and seven bounded steps (2 s each: the drain agent, four readers and writers of Kafka, the API).
  */
 export function nodeStopBoundMs(maxStopMs: number): number {
-  return maxStopMs + 5000 + 6000 + 4 * stopStepBoundMs
+  return maxStopMs + 5000 + 6000 + 7 * stopStepBoundMs
 }
 
 /** Topic and group names of one kdp cluster. */
@@ -93,7 +104,9 @@ export function clusterNames(cluster: string) {
     events: `${cluster}-events`,
     cuts: cutsTopicOf(cluster),
     technical: `${cluster}-processes`,
+    commands: `${cluster}-commands`,
     masterGroup: `${cluster}-master`,
+    scalerGroup: `${cluster}-scaler`,
     archiverGroup: `${cluster}-archivers`,
     /** kdp's own topics, never archived: the core's epochs topic too (the demo's master archived it). */
     internal: [
@@ -103,6 +116,7 @@ export function clusterNames(cluster: string) {
       `${cluster}-processes`,
       epochsTopicOf(`${cluster}-processes`),
       cutsTopicOf(cluster),
+      `${cluster}-commands`,
     ],
   }
 }
@@ -156,10 +170,20 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
     await client.ensureTopic({ topic: names.cuts, ...cutsTopicSettings })
     await configs.start()
     cleanups.push({ what: 'stop reading configs', run: () => configs.stop(), boundMs: stopStepBoundMs })
+    const scalerConfig = new KafkaScalerConfigStore(client, names.configs, events, logger)
+    await scalerConfig.start()
+    cleanups.push({
+      what: 'stop reading the scaler config',
+      run: () => scalerConfig.stop(),
+      boundMs: stopStepBoundMs,
+    })
+    const commands = new CommandsStore(client, names.commands, logger)
+    await commands.start()
+    cleanups.push({ what: 'stop reading commands', run: () => commands.stop(), boundMs: stopStepBoundMs })
 
     let masterWarnings: string[] = []
     const handles: ProcessingHandle[] = []
-    const archivers = new ArchiverSet(configs, options.archiver)
+    const archivers = new ArchiverSet(configs, options.archiver, placementSlots(commands))
     cleanups.push({ what: 'close the archiver set', run: async () => archivers.close() })
     const running = (): ProcessStatus[] =>
       handles.flatMap((h) =>
@@ -178,6 +202,7 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
 
     let http: HttpApi | undefined
     const statusIntervalMs = options.statusIntervalMs ?? 5000
+    let drainAgent: DrainAgent | undefined
     const status = new StatusStore(
       client,
       names.status,
@@ -191,6 +216,11 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
           partitions: () => options.metrics?.sampleLoads() ?? [],
           stoppedArchivers: () => options.metrics?.stopped.list() ?? [],
           warnings: () => masterWarnings,
+          scaling: () => ({
+            instanceId: options.instanceId ?? null,
+            drain: drainAgent?.state() ?? null,
+            assignedPartitions: Object.fromEntries(handles.map((h) => [h.name, h.assignedPartitions()])),
+          }),
         },
       },
       logger,
@@ -220,6 +250,7 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
         cluster: options.cluster ?? 'kdp',
         statusIntervalMs,
         ...(options.http?.corsOrigins !== undefined && { corsOrigins: options.http.corsOrigins }),
+        scaling: { config: scalerConfig, recommendation: () => commands.decision() },
       })
       const api = http
       cleanups.push({ what: 'close the HTTP API', run: () => api.stop(), boundMs: stopStepBoundMs })
@@ -247,24 +278,33 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
       }),
       { maxRestarts: Number.POSITIVE_INFINITY },
     )
-    // Both groups hand over at the same time (each stop is bounded by the core itself).
+    const capacity = options.autoscaling ? new AwsAutoScaling(options.autoscaling) : undefined
+    if (capacity) cleanups.push({ what: 'close the Auto Scaling client', run: async () => capacity.close() })
+    const scaler = supervise(
+      scalerProcess({
+        client,
+        cluster: options.cluster ?? 'kdp',
+        configs,
+        scalerConfig,
+        status,
+        commands,
+        events,
+        capacity,
+        technicalPartitions: processing.settings.partitions,
+        groups: { archiver: names.archiverGroup, singletons: [names.masterGroup, names.scalerGroup] },
+        nodeId,
+      }),
+      { maxRestarts: Number.POSITIVE_INFINITY },
+    )
+    // The groups hand over at the same time (each stop is bounded by the core itself).
     cleanups.push({
-      what: 'stop the master and the archivers',
+      what: 'stop the master, the scaler and the archivers',
       run: async () => {
         await Promise.all(handles.map((h) => h.stop()))
       },
     })
-    const masterHandle = await processing.start(names.masterGroup, [master])
-    handles.push(masterHandle)
-    const archiverHandle = await processing.start(names.archiverGroup, archivers)
-    handles.push(archiverHandle)
-    // An archiver that stops by itself (a permanent sink error, a conflicting object) is an event.
-    const unsubscribeStops = options.metrics?.stopped.onStop(
-      (stopped) => void events.emit({ type: 'archiver-stopped', nodeId, ...stopped }),
-    )
-    if (unsubscribeStops)
-      cleanups.push({ what: 'stop reporting archiver stops', run: async () => unsubscribeStops() })
-    for (const handle of handles) {
+    const started = async (name: string, processes: Parameters<typeof processing.start>[1]) => {
+      const handle = await processing.start(name, processes)
       handle.onFailure(
         (f) =>
           void events.emit({
@@ -274,7 +314,47 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
             error: String(f.error),
           }),
       )
+      handles.push(handle)
+      return handle
     }
+    await started(names.masterGroup, [master])
+    await started(names.scalerGroup, [scaler])
+    await started(names.archiverGroup, archivers)
+    // An archiver that stops by itself (a permanent sink error, a conflicting object) is an event.
+    const unsubscribeStops = options.metrics?.stopped.onStop(
+      (stopped) => void events.emit({ type: 'archiver-stopped', nodeId, ...stopped }),
+    )
+    if (unsubscribeStops)
+      cleanups.push({ what: 'stop reporting archiver stops', run: async () => unsubscribeStops() })
+    // A drain stops this node's archiver group (the core hands the archivers over); a cancelled one
+    // joins it again.
+    drainAgent = new DrainAgent({
+      nodeId,
+      commands,
+      events,
+      logger,
+      ...(options.archiver.quiesce && { quiesce: options.archiver.quiesce }),
+      ...(options.archiver.resume && { resume: options.archiver.resume }),
+      stopArchivers: async () => {
+        const handle = handles.find((h) => h.name === names.archiverGroup)
+        if (!handle) return
+        await handle.stop()
+        handles.splice(handles.indexOf(handle), 1)
+      },
+      startArchivers: async () => {
+        if (!handles.some((h) => h.name === names.archiverGroup))
+          await started(names.archiverGroup, archivers)
+      },
+      quiesceWaitMs: () => Math.round(scalerConfig.get().drainTimeoutMs / 2),
+      publish: () => status.publish(),
+    })
+    const agent = drainAgent
+    agent.start()
+    cleanups.push({
+      what: 'stop following drain commands',
+      run: () => agent.stop(),
+      boundMs: stopStepBoundMs,
+    })
     logger.info('node started', { httpAddress: http?.address ?? null, cluster: options.cluster ?? 'kdp' })
     return {
       nodeId,

@@ -2,13 +2,15 @@ import { randomBytes } from 'node:crypto'
 import { request } from 'node:http'
 import { afterEach } from 'vitest'
 import { type HttpApi, type HttpApiOptions, startHttpApi } from '../../src/http/server.js'
+import type { ScalingRecommendation } from '../../src/processes/scaler/commands.js'
+import { MemoryScalerConfigStore } from '../../src/processes/scaler/configStore.js'
 import type { EventView, FeedEvent } from '../../src/processes/state/eventFeed.js'
 import { MemoryConfigStore } from '../../src/processes/state/memoryConfigStore.js'
 import type { ReportedNode, StatusView } from '../../src/processes/state/stores.js'
 import type { TopicConfigFields } from '../../src/processes/state/topicConfig.js'
 import type { LogFields, Logger } from '../../src/util/logging.js'
 
-export { MemoryConfigStore }
+export { MemoryConfigStore, MemoryScalerConfigStore }
 
 export const defaultFields: TopicConfigFields = {
   sinks: [],
@@ -26,7 +28,7 @@ export const defaultFields: TopicConfigFields = {
   sortBy: null,
   maxMessagesInFlight: 10_000,
   maxBytesInFlight: 32 * 1024 * 1024,
-  parallelism: 1,
+  parallelism: 'auto',
   badRecordPolicy: 'dlq',
   dlqTopic: null,
   paused: false,
@@ -81,6 +83,9 @@ export function node(nodeId: string, overrides: Partial<ReportedNode> = {}): Rep
     eventLoopDelayMs: 1.5,
     partitions: [],
     stoppedArchivers: [],
+    instanceId: null,
+    drain: null,
+    assignedPartitions: {},
     lost: false,
     ...overrides,
   }
@@ -112,9 +117,19 @@ export function recordingLogger(
   }
 }
 
+/** The scaling routes' sources: a scaler config in memory and a settable recommendation. */
+export class FakeScaling {
+  readonly config = new MemoryScalerConfigStore()
+  decided: ScalingRecommendation | undefined
+  recommendation(): ScalingRecommendation | undefined {
+    return this.decided
+  }
+}
+
 export interface TestApi {
   readonly api: HttpApi
   readonly configs: MemoryConfigStore
+  readonly scaling: FakeScaling
   readonly status: FakeStatusView
   readonly logger: ReturnType<typeof recordingLogger>
   readonly token: string
@@ -132,17 +147,23 @@ afterEach(async () => {
 
 /** Starts the API on a free loopback port with fakes; stopped after each test. */
 export async function startTestApi(
-  options: Partial<HttpApiOptions> & { configs?: MemoryConfigStore; status?: FakeStatusView } = {},
+  options: Partial<HttpApiOptions> & {
+    configs?: MemoryConfigStore
+    status?: FakeStatusView
+    scaling?: FakeScaling
+  } = {},
 ): Promise<TestApi> {
   const configs = options.configs ?? new MemoryConfigStore()
+  const scaling = options.scaling ?? new FakeScaling()
   const status = options.status ?? new FakeStatusView()
   const logger = recordingLogger()
   const token = 'token' in options ? options.token : testToken
-  const api = await startHttpApi({ nodeId: 'node-a', logger, ...options, configs, status, token })
+  const api = await startHttpApi({ nodeId: 'node-a', logger, ...options, configs, status, scaling, token })
   started.push(api)
   return {
     api,
     configs,
+    scaling,
     status,
     logger,
     token: token ?? '',

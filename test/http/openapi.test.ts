@@ -4,6 +4,7 @@ import { TopicConfigFields } from '../../src/processes/state/topicConfig.js'
 import { type Answer, answerChecker } from './documentedAnswers.js'
 import {
   FakeEventView,
+  FakeScaling,
   FakeStatusView,
   MemoryConfigStore,
   node,
@@ -26,6 +27,8 @@ const expected: Record<string, string[]> = {
   '/events': ['get'],
   '/stream': ['get'],
   '/metrics': ['get'],
+  '/scaling': ['get'],
+  '/scaling/config': ['get', 'put'],
   '/openapi.json': ['get'],
 }
 const methods = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options'])
@@ -191,15 +194,17 @@ interface Call {
   readonly auth?: 'none' | 'wrong'
   /**
    * `failing`: a store whose writes fail and an events topic that cannot be read; `tokenless`: a
-   * node with writes disabled; `crowded`: a node with no room for one more stream.
+   * node with writes disabled; `crowded`: a node with no room for one more stream; `decided`: a
+   * scaler decided.
    */
-  readonly on?: 'failing' | 'tokenless' | 'crowded'
+  readonly on?: 'failing' | 'tokenless' | 'crowded' | 'decided'
   readonly status: number
 }
 
 const large = JSON.stringify({ pathTemplate: 'x'.repeat(70 * 1024) })
 const actions = ['/topics/{topic}/pause', '/topics/{topic}/resume', '/topics/{topic}/restart'] as const
 const config = '/topics/{topic}/config'
+const scalerConfig = '/scaling/config'
 
 /** Every route, with its success answers and every error answer it can give. */
 const tour: Call[] = [
@@ -287,6 +292,37 @@ const tour: Call[] = [
       errors(503, { on: 'failing' }),
     ]
   }),
+  { method: 'get', path: '/scaling', status: 200 },
+  { method: 'get', path: '/scaling', on: 'decided', status: 200 },
+  { method: 'get', path: scalerConfig, status: 200 },
+  { method: 'put', path: scalerConfig, body: '{}', status: 200 },
+  {
+    method: 'put',
+    path: scalerConfig,
+    body: JSON.stringify({
+      mode: 'recommend',
+      minNodes: 2,
+      maxNodes: 6,
+      intervalMs: 1000,
+      scaleInCooldownMs: 5000,
+    }),
+    status: 200,
+  },
+  { method: 'put', path: scalerConfig, body: JSON.stringify({ minNodes: 5, maxNodes: 2 }), status: 400 },
+  {
+    method: 'put',
+    path: scalerConfig,
+    body: JSON.stringify({ scaleOutCooldownMs: -1, colour: 'red' }),
+    status: 400,
+  },
+  { method: 'put', path: scalerConfig, body: '[1]', status: 400 },
+  { method: 'put', path: scalerConfig, status: 400 },
+  { method: 'put', path: scalerConfig, body: '{"mode":', status: 400 },
+  { method: 'put', path: scalerConfig, body: large, status: 413 },
+  { method: 'put', path: scalerConfig, body: '{}', auth: 'none', status: 401 },
+  { method: 'put', path: scalerConfig, body: '{}', auth: 'wrong', status: 403 },
+  { method: 'put', path: scalerConfig, body: '{}', on: 'tokenless', status: 403 },
+  { method: 'put', path: scalerConfig, body: '{}', on: 'failing', status: 503 },
   { method: 'delete', path: config, topic: 'tweets', auth: 'none', status: 401 },
   { method: 'delete', path: config, topic: 'tweets', auth: 'wrong', status: 403 },
   { method: 'delete', path: config, topic: 'tweets', on: 'tokenless', status: 403 },
@@ -316,8 +352,25 @@ const fakeMetrics = {
 }
 
 async function seededApi(
-  options: { failing?: boolean; writesDisabled?: boolean; crowded?: boolean } = {},
+  options: { failing?: boolean; writesDisabled?: boolean; crowded?: boolean; decided?: boolean } = {},
 ): Promise<TestApi> {
+  const scaling = new FakeScaling()
+  if (options.failing) scaling.config.failWrites = new Error('broker down')
+  if (options.decided) {
+    scaling.decided = {
+      recommendedReplicas: 3,
+      currentReplicas: 2,
+      action: 'out',
+      reason: 'tweets→main: lag grew 3 intervals in a row to 5000',
+      mode: 'auto',
+      actsOnAws: true,
+      minReplicas: 1,
+      maxReplicas: 6,
+      warnings: [],
+      decidedAt: '2025-01-01T00:00:00.000Z',
+      scalerNode: 'node-a',
+    }
+  }
   const configs = new MemoryConfigStore()
   configs.seed('tweets', { sinks: [{ id: 'main', url: 's3://archive-bucket/tweets' }], parallelism: 2 })
   configs.seed('to-delete')
@@ -334,6 +387,11 @@ async function seededApi(
       partitions: [partitionLoad('tweets', 0), { ...partitionLoad('tweets', 1), uploadLatencyMs: null }],
     }),
     node('node-b', { lost: true, processes: [{ ...process, key: 'tweets|main|1', state: 'stopping' }] }),
+    node('node-c', {
+      instanceId: 'i-0123456789abcdef0',
+      drain: { requestId: 'r-1', state: 'drained', since: '2025-01-01T00:00:09.000Z', reReadRecords: 120 },
+      assignedPartitions: { 'kdp-archivers': [3, 7], 'kdp-master': [] },
+    }),
   ])
   const knownTopics = async () => ['tweets', 'raw-only']
   const events = new FakeEventView()
@@ -353,6 +411,7 @@ async function seededApi(
   return startTestApi({
     configs,
     status,
+    scaling,
     knownTopics,
     events,
     metrics: fakeMetrics,
@@ -381,6 +440,7 @@ async function takeTour(): Promise<{ answers: Array<Answer & { wanted: number }>
     failing: await seededApi({ failing: true }),
     tokenless: await seededApi({ writesDisabled: true }),
     crowded: await seededApi({ crowded: true }),
+    decided: await seededApi({ decided: true }),
   }
   const answers: Array<Answer & { wanted: number }> = []
   for (const call of tour) {

@@ -8,8 +8,15 @@ import { type SchemaName, schemas } from '../../src/http/openapiSchemas.js'
 import { Health, Placement } from '../../src/http/routes/cluster.js'
 import { LagTotals, PartitionLag, TopicLag } from '../../src/http/routes/lag.js'
 import { TopicEntry } from '../../src/http/routes/topics.js'
+import { ScalingRecommendation } from '../../src/processes/scaler/commands.js'
+import {
+  decodeScalerConfigFields,
+  defaultScalerConfig,
+  ScalerConfig,
+  ScalerConfigFields,
+} from '../../src/processes/scaler/config.js'
 import { FeedEvent } from '../../src/processes/state/eventFeed.js'
-import { ProcessStatus, ReportedNode } from '../../src/processes/state/status.js'
+import { DrainStatus, ProcessStatus, ReportedNode } from '../../src/processes/state/status.js'
 import {
   KafkaTopicName,
   Rotation,
@@ -249,6 +256,64 @@ const cases: Array<{ name: SchemaName; codec: t.Any; valid: unknown[]; invalid: 
   },
   { name: 'NodeRemoved', codec: NodeRemoved, valid: [{ nodeId: 'a' }], invalid: [{}, { nodeId: 1 }] },
   { name: 'FieldError', codec: FieldError, valid: [{ path: '', message: 'm' }], invalid: [{ message: 'm' }] },
+  {
+    name: 'DrainStatus',
+    codec: DrainStatus,
+    valid: [
+      { requestId: 'r', state: 'draining', since: '2025-01-01T00:00:00.000Z', reReadRecords: null },
+      { requestId: 'r', state: 'drained', since: '2025-01-01T00:00:00.000Z', reReadRecords: 0 },
+    ],
+    invalid: [
+      { requestId: 'r', state: 'gone', since: '', reReadRecords: null },
+      { requestId: 'r', state: 'drained', since: '', reReadRecords: -1 },
+    ],
+  },
+  {
+    name: 'ScalerConfigFields',
+    codec: ScalerConfigFields,
+    valid: [{}, { mode: 'recommend', minNodes: 2, maxNodes: 4, intervalMs: 1000, scaleInCooldownMs: 0 }],
+    invalid: [
+      { mode: 'sometimes' },
+      { minNodes: 0 },
+      { intervalMs: 100 },
+      { scaleOutCooldownMs: -1 },
+      { maxStepOut: 1.5 },
+      { cpuScaleOutPercent: 0 },
+      { colour: 'red' },
+    ],
+  },
+  {
+    name: 'ScalerConfig',
+    codec: ScalerConfig,
+    valid: [
+      defaultScalerConfig,
+      { ...defaultScalerConfig, revision: 4, updatedAt: '2025-01-01T00:00:00.000Z' },
+    ],
+    invalid: [
+      { ...defaultScalerConfig, version: 2 },
+      { ...defaultScalerConfig, revision: -1 },
+    ],
+  },
+  {
+    name: 'ScalingRecommendation',
+    codec: ScalingRecommendation,
+    valid: [
+      {
+        recommendedReplicas: 3,
+        currentReplicas: 2,
+        action: 'out',
+        reason: 'lag grew',
+        mode: 'auto',
+        actsOnAws: true,
+        minReplicas: 1,
+        maxReplicas: 5,
+        warnings: ['at max'],
+        decidedAt: null,
+        scalerNode: null,
+      },
+    ],
+    invalid: [{ recommendedReplicas: -1 }, { recommendedReplicas: 1, action: 'sideways' }],
+  },
 ]
 
 describe('the component schemas and their codecs', () => {
@@ -283,5 +348,16 @@ describe('the component schemas and their codecs', () => {
     const sinkUrl = JSON.stringify(schemas.SinkSpec)
     expect(sinkUrl).toContain('checked as the sinks check it')
     expect(JSON.stringify(schemas.TimeSource)).toContain('IANA time zone')
+    // Rules between scaler fields are checks too; each field's description states its rule.
+    for (const [value, field, words] of [
+      [{ minNodes: 5, maxNodes: 2 }, 'minNodes', 'at most `maxNodes`'],
+      [{ calmLag: 20, targetLag: 10 }, 'calmLag', 'At most `targetLag`'],
+      [{ cpuScaleInPercent: 90, cpuScaleOutPercent: 80 }, 'cpuScaleInPercent', 'Below `cpuScaleOutPercent`'],
+    ] as const) {
+      expect(isRight(ScalerConfigFields.decode(value))).toBe(true)
+      expect(errors('ScalerConfigFields', value)).toEqual([])
+      expect(() => decodeScalerConfigFields(value)).toThrow(field)
+      expect(JSON.stringify(schemas.ScalerConfigFields)).toContain(words)
+    }
   })
 })

@@ -16,7 +16,7 @@ describe("the README's topic-config table", () => {
     const table = configTable()
     for (const field of Object.keys(TopicConfigFields.props)) expect(table).toContain(`| \`${field}\` |`)
     expect(table).toContain('| `rotation.maxBytes` | integer ≥ 1 | `67108864` (64 MiB) |')
-    expect(table).toContain('| `parallelism` | integer 1–256 | `1` |')
+    expect(table).toContain('| `parallelism` | integer 1–256 or `"auto"` | `auto` |')
     expect(table).toContain('| `sinks[].id` | string | required |')
     expect(table).toContain('`epoch-s`, `epoch-ms`, `epoch-ns`, `iso`')
   })

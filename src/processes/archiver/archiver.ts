@@ -17,6 +17,7 @@ import type { InFlightBudget } from './inFlightBudget.js'
 import type { ArchiveMetrics } from './metrics.js'
 import type { ArchiverLoad } from './partitionLoad.js'
 import { PartitionState } from './partitionState.js'
+import type { QuiesceRegistry } from './quiesce.js'
 import { Abandoned, retryUntilDone } from './retry.js'
 import type { StopReason } from './stoppedArchivers.js'
 import type { UploadQueue } from './uploadQueue.js'
@@ -44,6 +45,8 @@ export interface ArchiverDeps {
   readonly metrics: ArchiveMetrics
   /** The archiver's consumer group: key of its lag, its stopped entry and its cuts. */
   readonly lagKey: string
+  /** Where a drain quiesces this node's archivers (see quiesce.ts). */
+  readonly quiesce?: QuiesceRegistry
 }
 
 /**
@@ -69,6 +72,8 @@ export class Archiver {
   /** Upload queues of earlier epochs that may still be finishing; `run` waits for them. */
   readonly #retired = new Set<UploadQueue>()
   #stopped: { reason: StopReason; error: string } | undefined
+  /** A drain is under way: read nothing more, let the uploads under way finish (see quiesce()). */
+  #quiescing = false
 
   constructor(
     private readonly deps: ArchiverDeps,
@@ -90,6 +95,7 @@ export class Archiver {
     const { consumer, budget, metrics } = this.deps
     const unsubscribe = budget.onPressure(() => void this.#flushLargest())
     const timers: NodeJS.Timeout[] = []
+    const unregister = this.deps.quiesce?.add(this)
     try {
       const problem = compressionProblem(this.#config.compression)
       if (problem !== undefined) this.#stop('unsupported', new Error(problem))
@@ -123,6 +129,7 @@ export class Archiver {
     } finally {
       for (const timer of timers) clearInterval(timer)
       unsubscribe()
+      unregister?.()
       // Settle within the stop budget whatever the broker and the sink do: first abandon what is
       // buffered and the uploads under way (they stop at the abort and check ownership before any
       // write), then give the consumer's LeaveGroup and the uploads what is left of the budget.
@@ -181,6 +188,7 @@ export class Archiver {
   ): Promise<void> {
     // Stopped for good: read nothing more; the run loop stops the consumer.
     if (this.#stopped !== undefined) return
+    if (this.#quiescing) return this.#holdWhileQuiescing(control)
     const epoch = this.#epoch
     const state = this.#state(partition)
     state.uploads.throwIfFailed()
@@ -206,8 +214,10 @@ export class Archiver {
         // after a revocation is dropped with the rest, and nothing is stored or committed unchecked.
         if (i % OWNERSHIP_CHECK_EVERY === 0 && !control.stillOwned()) return
         if (this.ctx.signal.aborted || epoch !== this.#epoch) return
+        if (this.#quiescing) break
         const offset = record.offset
         if (offset <= state.lastOffset) continue
+        state.firstOffset ??= offset
         const valueBytes = record.value?.length ?? 0
         load.recordsIn++
         load.bytesIn += valueBytes
@@ -391,6 +401,41 @@ export class Archiver {
       }
     }
     return best
+  }
+
+  /**
+   * Before a drain hands this archiver over: reads nothing more, waits up to `waitMs` for the uploads
+   * already cut (and their commits), and resolves with the records the next owner will read again:
+   * those of files not cut yet (the next owner reads them again and cuts them by its own rules).
+   */
+  async quiesce(waitMs: number): Promise<{ reRead: number; uncut: number }> {
+    this.#quiescing = true
+    // A batch under way may still queue its last upload or commit: wait until every queue is empty.
+    const deadline = monotonicMs() + waitMs
+    const busy = () => [...this.#partitions.values()].filter((s) => s.uploads.size > 0)
+    while (busy().length > 0 && monotonicMs() < deadline && !this.ctx.signal.aborted) {
+      await settledWithin(
+        Promise.all(busy().map((s) => s.uploads.drained())),
+        Math.max(0, deadline - monotonicMs()),
+      )
+      await sleep(10)
+    }
+    let reRead = 0
+    let uncut = 0
+    for (const state of this.#partitions.values()) {
+      const from = state.committedOffset ?? state.firstOffset
+      if (from !== undefined && state.lastOffset >= from) reRead += state.lastOffset + 1 - from
+      uncut += state.rotation.records
+    }
+    return { reRead, uncut }
+  }
+
+  /** A batch that comes while quiescing waits (staying in the group) until the stop or a rebalance. */
+  async #holdWhileQuiescing(control: BatchControl): Promise<void> {
+    while (control.stillOwned() && !this.ctx.signal.aborted) {
+      await control.heartbeat().catch(() => {})
+      await sleep(200, this.ctx.signal)
+    }
   }
 
   /** Cuts the partition's open files from outside a batch (a timer or memory pressure). */

@@ -9,8 +9,10 @@ import { CutLog, cutsTopicOf } from './cutLog.js'
 import { DeadLetters } from './deadLetters.js'
 import { InFlightBudget } from './inFlightBudget.js'
 import type { ArchiveMetrics } from './metrics.js'
+import { QuiesceRegistry, type QuiesceReport } from './quiesce.js'
 
 export { ArchiveMetrics } from './metrics.js'
+export type { QuiesceReport } from './quiesce.js'
 
 export interface ArchiverFactoryOptions {
   readonly brokers: readonly string[]
@@ -36,9 +38,11 @@ export function archiveGroupId(cluster: string, topic: string, sinkId: string): 
  * The archiver processes of a node: one per (topic, sink, parallelism index). All instances of one
  * (topic, sink) form one consumer group that splits the topic's partitions.
  */
-export function createArchiverFactory(
-  options: ArchiverFactoryOptions,
-): ArchiverFactory & { close(): Promise<void> } {
+export function createArchiverFactory(options: ArchiverFactoryOptions): ArchiverFactory & {
+  close(): Promise<void>
+  quiesce(waitMs: number): Promise<QuiesceReport>
+  resume(): void
+} {
   const kafka = connectKafka({
     brokers: options.brokers,
     clientId: `${options.cluster}-archiver`,
@@ -53,6 +57,7 @@ export function createArchiverFactory(
   // with hundreds of partitions flushing at once that was ~130 MiB beyond the bound. zlib runs on
   // libuv's 4 pool threads, so more than that many at once only wait there holding memory.
   const encodeSlots = pLimit(Math.min(4, availableParallelism()))
+  const quiesce = new QuiesceRegistry()
   const factory: ArchiverFactory = (config, sinkSpec, index) => async (ctx) => {
     let sink = sinks.get(sinkSpec.url)
     if (!sink) {
@@ -79,6 +84,7 @@ export function createArchiverFactory(
         encodeSlots,
         metrics: options.metrics,
         lagKey: groupId,
+        quiesce,
       },
       ctx,
     )
@@ -90,5 +96,7 @@ export function createArchiverFactory(
       await cuts.stop()
       await kafka.disconnect()
     },
+    quiesce: (waitMs: number) => quiesce.quiesceAll(waitMs),
+    resume: () => quiesce.resume(),
   })
 }

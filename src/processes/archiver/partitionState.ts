@@ -17,6 +17,9 @@ export class PartitionState {
   plan: Cut[] = []
   /** Cuts made (or replayed) and not known to be committed, oldest first: what the log must hold. */
   pending: Cut[] = []
+  /** Where this instance started reading the partition, and the last offset it committed (for drains). */
+  firstOffset: number | undefined
+  committedOffset: number | undefined
   /** False until the plan has been read. */
   planLoaded = false
   /** The layout of the open range (a replayed cut may bring an older one). */
@@ -70,6 +73,7 @@ export class PartitionState {
 
   /** After a commit at `offset`: the cuts below it are done and leave the log's next record. */
   committed(offset: number): void {
+    this.committedOffset = offset
     this.pending = this.pending.filter((c) => c.last >= offset)
   }
 }

@@ -3,7 +3,12 @@ import { CompactedView, jsonRecord } from '../../kafka/index.js'
 import type { Logger } from '../../util/logging.js'
 import type { EventLog } from './eventLog.js'
 import type { ConfigStore } from './stores.js'
-import { decodeStoredConfig, type TopicConfig, type TopicConfigFields } from './topicConfig.js'
+import {
+  decodeStoredConfig,
+  isValidTopicName,
+  type TopicConfig,
+  type TopicConfigFields,
+} from './topicConfig.js'
 
 /** Topic settings of the config topic: one partition (a total order of writes), compacted. */
 export const configTopicSettings = {
@@ -14,7 +19,8 @@ export const configTopicSettings = {
 /**
  * ConfigStore on a compacted single-partition topic, keyed by the archived topic's name. Every node
  * holds the whole map; a record that does not decode is logged with its offset and skipped.
- * Concurrent writers to one topic's config: the last write wins (the log orders them).
+ * Concurrent writers to one topic's config: the last write wins (the log orders them). Records whose
+ * key is not a topic name are other readers' (see scaler/configStore.ts) and are passed over.
  */
 export class KafkaConfigStore implements ConfigStore {
   readonly #view: CompactedView<TopicConfig>
@@ -25,15 +31,18 @@ export class KafkaConfigStore implements ConfigStore {
     private readonly events: EventLog | undefined,
     logger: Logger,
   ) {
+    const decode = jsonRecord<TopicConfig>((value) => {
+      const decoded = decodeStoredConfig(value)
+      return decoded.ok
+        ? { ok: true, value: decoded.config }
+        : { ok: false, reason: decoded.errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('; ') }
+    })
+    // Keys that are not topic names belong to other readers of this topic (the scaler's `kdp:scaler`).
     this.#view = new CompactedView(
       client,
       topic,
-      jsonRecord((value) => {
-        const decoded = decodeStoredConfig(value)
-        return decoded.ok
-          ? { ok: true, value: decoded.config }
-          : { ok: false, reason: decoded.errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('; ') }
-      }),
+      (record) =>
+        record.key !== null && !isValidTopicName(record.key) ? { kind: 'ignore' } : decode(record),
       logger,
     )
   }

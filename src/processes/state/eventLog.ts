@@ -1,6 +1,7 @@
 import type { KafkaClient } from '../../kafka/index.js'
 import type { Logger } from '../../util/logging.js'
 import type { StopReason } from '../archiver/stoppedArchivers.js'
+import type { ScalerEvent } from '../scaler/events.js'
 
 /** Something worth telling operators, written to the events topic. */
 export type ClusterEvent =
@@ -20,6 +21,7 @@ export type ClusterEvent =
       error: string
       since: string
     }
+  | ScalerEvent
 
 export const eventsTopicSettings = { partitions: 1, config: { 'retention.ms': String(7 * 24 * 3600 * 1000) } }
 

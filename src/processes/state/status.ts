@@ -80,6 +80,27 @@ export const StoppedArchiver = described(
   'An archiver that stopped by itself: it stays stopped until its config changes or the topic is restarted.',
 )
 export type StoppedArchiver = t.TypeOf<typeof StoppedArchiver>
+/** Where a node is in a drain the scaler asked for (see src/processes/scaler/README.md). */
+export const DrainStatus = described(
+  t.readonly(
+    t.type({
+      requestId: described(t.string, 'The drain command it answers.'),
+      state: described(
+        t.keyof({ draining: null, drained: null }),
+        '`draining`: finishing its uploads and handing its archivers over; `drained`: it runs none and ' +
+          'may be terminated.',
+      ),
+      since: described(t.string, 'When it entered this state (ISO 8601).'),
+      reReadRecords: described(
+        t.union([NonNegativeInteger, t.null]),
+        'Records its archivers had read but not stored (files not cut yet): the next owners read them ' +
+          'again. null while draining.',
+      ),
+    }),
+  ),
+  'A drain in progress or done.',
+)
+export type DrainStatus = t.TypeOf<typeof DrainStatus>
 
 /** What a node publishes about itself every few seconds. */
 export const NodeStatus = t.readonly(
@@ -114,6 +135,23 @@ export const NodeStatus = t.readonly(
     stoppedArchivers: withDefault(
       described(t.readonlyArray(StoppedArchiver), 'Archivers of this node that stopped by themselves.'),
       [],
+    ),
+    instanceId: withDefault(
+      described(
+        t.union([t.string, t.null]),
+        'Its EC2 instance (`--instance-id`, `KDP_INSTANCE_ID` or IMDSv2), which the scaler terminates ' +
+          'after draining it; null: none known.',
+      ),
+      null,
+    ),
+    drain: withDefault(described(t.union([DrainStatus, t.null]), 'null: not draining.'), null),
+    assignedPartitions: withDefault(
+      described(
+        t.readonly(t.record(t.string, t.readonlyArray(NonNegativeInteger))),
+        'Partitions of the technical topic assigned to this node, per process group: where the scaler ' +
+          'places archivers.',
+      ),
+      {},
     ),
   }),
 )

@@ -29,6 +29,8 @@ export interface StatusSources {
   partitions?(): PartitionLoad[]
   /** Archivers of this node that stopped by themselves. */
   stoppedArchivers?(): StoppedArchiver[]
+  /** What the scaler reads about this node: its instance, its drain, its partitions per group. */
+  scaling?(): Pick<NodeStatus, 'instanceId' | 'drain' | 'assignedPartitions'>
 }
 
 /** Machine-wide bytes received and sent, from /proc/net/dev (zeros where it does not exist). */
@@ -187,6 +189,7 @@ export class StatusStore implements StatusView {
       eventLoopDelayMs: Math.round(this.#loopDelay.percentile(99) / 1e4) / 100,
       partitions: this.options.sources.partitions?.() ?? [],
       stoppedArchivers: this.options.sources.stoppedArchivers?.() ?? [],
+      ...(this.options.sources.scaling?.() ?? { instanceId: null, drain: null, assignedPartitions: {} }),
     }
     this.#loopDelay.reset()
     this.#lastSample = { at: now, cpu, net }

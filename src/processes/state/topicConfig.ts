@@ -193,10 +193,12 @@ export const TopicConfigFields = described(
     ),
     parallelism: withDefault(
       described(
-        constrained(PositiveInteger, 'Parallelism(1..256)', { maximum: 256 }),
-        'Archiver instances of this topic for each sink.',
+        t.union([constrained(PositiveInteger, 'Parallelism(1..256)', { maximum: 256 }), t.literal('auto')]),
+        'Archiver instances of this topic for each sink. `auto`: the scaler sizes it from the topic’s ' +
+          'partitions and measured rate and lag (see `GET /scaling/config`, `instanceRecordsPerSec`), ' +
+          'at most one per partition and per node, and places them on different nodes.',
       ),
-      1,
+      'auto',
     ),
     badRecordPolicy: withDefault(
       described(
