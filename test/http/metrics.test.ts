@@ -180,7 +180,7 @@ describe('GET /metrics', () => {
     expect(Object.fromEntries(groups.map((s) => [s.labels.group, s.value]))).toEqual({
       [`${cluster}-master`]: 1,
       [`${cluster}-archivers`]: 1,
-        [`${cluster}-scaler`]: 1,
+      [`${cluster}-scaler`]: 1,
     })
     for (const group of [`${cluster}-master`, `${cluster}-archivers`]) {
       expect(value(families, 'kdp_group_rebalances', { group })).toBeGreaterThanOrEqual(1)
