@@ -20,7 +20,8 @@ function options(title, series, width) {
     scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(1, max * 1.1, min)] } },
     // Clock times only: the date is today's, and uPlot's two-line labels overlap at this width.
     axes: [
-      { values: (_u, splits) => splits.map((s) => new Date(s * 1000).toLocaleTimeString()) },
+      // A label like 3:12:40 PM is ~80 px wide: ask uPlot for splits at least 90 px apart.
+      { space: 90, values: (_u, splits) => splits.map((s) => new Date(s * 1000).toLocaleTimeString()) },
       { size: 60 },
     ],
     series: [{}, ...series.map(([label, stroke]) => ({ label, stroke, width: 2, points: { show: false } }))],
