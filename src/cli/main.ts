@@ -61,7 +61,7 @@ async function run(options: ArchiverCliOptions): Promise<void> {
   let starting = false
   let stopping = false
 
-  const stop = async (): Promise<void> => {
+  const stop = async (exitCode: number = exitCodes.ok): Promise<void> => {
     if (!node || stopping) return
     stopping = true
     status?.stop()
@@ -79,7 +79,7 @@ async function run(options: ArchiverCliOptions): Promise<void> {
     }
     clearTimeout(limit)
     process.stdout.write(`${program}: node ${node.nodeId} stopped.\n`)
-    process.exit(exitCodes.ok)
+    process.exit(exitCode)
   }
   // Before anything that needs a hand-over started, a signal leaves at once.
   const stopRequested = onStopSignals({
@@ -157,6 +157,12 @@ async function run(options: ArchiverCliOptions): Promise<void> {
     return
   }
   status?.start()
+  // A group that failed for good leaves the node running less than its share: stop, exit 1, and
+  // let the supervisor start a fresh node.
+  void node.failed.then((failure) => {
+    process.stderr.write(`${program}: process group ${failure.group} failed: ${failure.error}\n`)
+    void stop(exitCodes.failed)
+  })
 }
 
 await runCli(parseCli(process.argv.slice(2), process.env), run)

@@ -67,7 +67,7 @@ export class KafkajsClient implements KafkaClient {
     // A private group per reader: every node reads every partition; no offsets are committed, so
     // the empty group disappears when the reader leaves.
     const consumer = this.#kafka.consumer({
-      groupId: `kdp-reader-${topic}-${randomBytes(6).toString('hex')}`,
+      groupId: `${topic}-reader-${randomBytes(6).toString('hex')}`,
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
     })

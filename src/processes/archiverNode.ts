@@ -76,6 +76,18 @@ export interface ArchiverNode {
   running(): ProcessStatus[]
   /** Stops the archivers and the master (handing them over), tombstones its status, closes the API. */
   stop(): Promise<void>
+  /**
+   * Resolves if one of the node's process groups failed for good (a Kafka error kafkajs does not
+   * retry, such as a revoked ACL): the node then runs less than its share. Never resolves
+   * otherwise. `kdp-archiver` stops the node and exits 1, for its supervisor to restart it.
+   */
+  readonly failed: Promise<GroupFailure>
+}
+
+/** A process group of a node that failed for good. */
+export interface GroupFailure {
+  readonly group: string
+  readonly error: string
 }
 
 /**
@@ -303,8 +315,19 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
         await Promise.all(handles.map((h) => h.stop()))
       },
     })
+    let groupFailed: (failure: GroupFailure) => void = () => {}
+    const failed = new Promise<GroupFailure>((resolve) => {
+      groupFailed = resolve
+    })
     const started = async (name: string, processes: Parameters<typeof processing.start>[1]) => {
       const handle = await processing.start(name, processes)
+      handle.done.catch((error: unknown) => {
+        logger.error('a process group failed for good; this node runs less than its share', {
+          group: name,
+          error: messageOf(error),
+        })
+        groupFailed({ group: name, error: messageOf(error) })
+      })
       handle.onFailure(
         (f) =>
           void events.emit({
@@ -363,6 +386,7 @@ export async function startArchiverNode(options: ArchiverNodeOptions): Promise<A
       status,
       running: () => running().filter((p) => p.group === names.archiverGroup),
       stop: stopAll,
+      failed,
     }
   } catch (error) {
     await stopAll()
