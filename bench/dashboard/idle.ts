@@ -8,7 +8,7 @@
 //
 // The nodes are the shipped CLI (`kdp-archiver`, compiled to dist/bench-dashboard and run with plain
 // node). The streams are plain HTTP clients in this process that read every event, as a page would.
-// Results: bench/results/dashboard-idle.json; docs/benchmarks-dashboard.md quotes them.
+// Results: bench/results/dashboard-idle.json; docs/benchmarks.md ("Dashboard") quotes them.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { get } from 'node:http'

@@ -7,7 +7,7 @@
 // - scale-in: load drop → decision; drain asked → drained → instance terminated → process gone;
 // - records re-read because of the scale-ins (and how many of them were in files not cut yet);
 // - every record archived exactly once, read back from S3.
-// Results: bench/results/scaler.json; write-up: docs/benchmarks-scaler.md.
+// Results: bench/results/scaler.json; write-up: docs/benchmarks.md ("Scaler").
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
