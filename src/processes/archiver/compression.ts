@@ -33,8 +33,12 @@ function zstdApi(): ZstdApi | undefined {
  * Why this Node cannot write `compression`, or undefined when it can. zstd comes with node:zlib
  * from Node 22.15 (and 23.8) on; before that there is no zstd in Node at all.
  */
-export function compressionProblem(compression: Compression, api = zstdApi()): string | undefined {
-  if (compression !== 'zstd' || api !== undefined) return undefined
+export function compressionProblem(
+  compression: Compression,
+  // null: as if this Node had no zstd (tests); an explicit `undefined` would mean the default.
+  api: ZstdApi | null | undefined = zstdApi(),
+): string | undefined {
+  if (compression !== 'zstd' || (api !== undefined && api !== null)) return undefined
   return `zstd needs Node.js 22.15 or later (node:zlib's zstd); this node runs ${process.version}: use gzip or none, or upgrade Node`
 }
 

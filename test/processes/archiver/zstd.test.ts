@@ -16,12 +16,12 @@ const nodeHasZstd = compressionProblem('zstd') === undefined
 
 describe('zstd', () => {
   it('is refused with the Node version and what to do, when node:zlib has no zstd', () => {
-    const problem = compressionProblem('zstd', undefined)
+    const problem = compressionProblem('zstd', null)
     expect(problem).toContain('zstd needs Node.js 22.15 or later')
     expect(problem).toContain(process.version)
     expect(problem).toContain('use gzip or none')
-    expect(compressionProblem('gzip', undefined)).toBeUndefined()
-    expect(compressionProblem('none', undefined)).toBeUndefined()
+    expect(compressionProblem('gzip', null)).toBeUndefined()
+    expect(compressionProblem('none', null)).toBeUndefined()
   })
 
   it(`${nodeHasZstd ? 'compresses whole and while open into frames that decompress to the records' : 'rejects compressing with that error'} (Node ${process.version})`, async () => {
