@@ -196,12 +196,27 @@ function element(name: string, type: ColumnType | 'int32', nullable: boolean): S
         logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' },
       }
     case 'json':
-      // JSON text we write ourselves (no converted type, which would make the writer stringify again).
-      return { name, repetition_type, type: 'BYTE_ARRAY', logical_type: { type: 'JSON' } }
+      return {
+        name,
+        repetition_type,
+        type: 'BYTE_ARRAY',
+        converted_type: 'JSON',
+        logical_type: { type: 'JSON' },
+      }
   }
 }
 
-const utf8 = new TextEncoder()
+/**
+ * A JSON column's value as the writer takes it: it writes `JSON.stringify` of each value, but first
+ * copies objects key by key (which would drop a `__proto__` key, and turn -0 into 0). A holder
+ * without a prototype is passed through as it is, and JSON.stringify writes what its toJSON returns:
+ * the text is exactly `JSON.stringify(value)`.
+ */
+function jsonValue(value: unknown): object {
+  const holder: { toJSON?: () => unknown } = Object.create(null)
+  holder.toJSON = () => value
+  return holder
+}
 
 /** A value (checked by `schemaProblem`, or of an inferred column) as the writer takes it. */
 function converted(value: unknown, column: DataColumn): unknown {
@@ -220,7 +235,7 @@ function converted(value: unknown, column: DataColumn): unknown {
       return time.ok ? BigInt(time.ms) : null
     }
     case 'json':
-      return utf8.encode(JSON.stringify(value))
+      return jsonValue(value)
   }
 }
 
@@ -250,9 +265,10 @@ export function encodeParquet(
   const problem = compressionProblem(compression)
   if (problem !== undefined) throw new Error(problem)
   const values: unknown[] = records.map((r) => JSON.parse(r.body.toString('utf8')))
-  const inferred = options.schema === null
-  const columns: DataColumn[] =
-    options.schema === null ? inferColumns(values) : options.schema.map((c) => ({ ...c, path: pathOf(c) }))
+  const inferred = options.schema.length === 0
+  const columns: DataColumn[] = inferred
+    ? inferColumns(values)
+    : options.schema.map((c) => ({ ...c, path: pathOf(c) }))
   const schema: SchemaElement[] = [
     { name: 'root', num_children: KAFKA_COLUMNS.length + columns.length },
     element('_kafka_partition', 'int32', false),

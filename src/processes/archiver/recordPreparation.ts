@@ -53,8 +53,8 @@ export class RecordPreparation {
         return { kind: 'bad', reason: `not JSON: ${error instanceof Error ? error.message : String(error)}` }
       }
     }
-    const schema = c.format === 'parquet' ? c.parquet.schema : null
-    if (schema !== null) {
+    const schema = c.format === 'parquet' ? c.parquet.schema : []
+    if (schema.length > 0) {
       const problem = schemaProblem(parsed, schema)
       if (problem !== undefined) return { kind: 'bad', reason: problem }
     }

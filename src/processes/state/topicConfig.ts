@@ -181,11 +181,11 @@ export const ParquetOptions = described(
   t.type({
     schema: withDefault(
       described(
-        t.union([constrained(t.array(ParquetColumn), 'ParquetColumns(1..1000)', {}, isColumnList), t.null]),
+        constrained(t.array(ParquetColumn), 'ParquetColumns(unique names, at most 1000)', {}, isColumnList),
         'The columns after the Kafka ones: `[{ "name": "user", "path": "$.user.id", "type": "string" }]` ' +
-          '(1 to 1000, names unique); null: inferred from each file’s records (see the README).',
+          '(at most 1000, names unique); empty: inferred from each file’s records (see the README).',
       ),
-      null,
+      [],
     ),
   }),
   'Parquet files (`format: "parquet"`): their columns. The codec is `compression`.',
@@ -193,11 +193,7 @@ export const ParquetOptions = described(
 export type ParquetOptions = t.TypeOf<typeof ParquetOptions>
 
 function isColumnList(columns: readonly { readonly name: string }[]): boolean {
-  return (
-    columns.length >= 1 &&
-    columns.length <= 1000 &&
-    new Set(columns.map((c) => c.name)).size === columns.length
-  )
+  return columns.length <= 1000 && new Set(columns.map((c) => c.name)).size === columns.length
 }
 
 /** The fields a user may set (PUT body); everything has a default. */
@@ -331,7 +327,7 @@ export function layoutErrors(
       path: 'compression',
       message: '`snappy` is for `format: "parquet"` only: use gzip, zstd or none',
     })
-  if (fields.parquet.schema !== null && fields.format !== 'parquet')
+  if (fields.parquet.schema.length > 0 && fields.format !== 'parquet')
     errors.push({ path: 'parquet.schema', message: 'a Parquet schema needs `format: "parquet"`' })
   return errors
 }
