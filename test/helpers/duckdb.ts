@@ -24,7 +24,7 @@ con = duckdb.connect()
 con.execute("SET TimeZone = 'UTC'")
 out = []
 for query in request["queries"]:
-    rows = con.execute(query.replace("FILES", "read_parquet($files)"), {"files": request["files"]}).fetchall()
+    rows = con.execute(query.replace("FILES", "read_parquet($files, union_by_name = true)"), {"files": request["files"]}).fetchall()
     out.append([[v.isoformat() if hasattr(v, "isoformat") else v if isinstance(v, (int, float, str, bool, type(None))) else str(v) for v in row] for row in rows])
 print(json.dumps({"version": duckdb.__version__, "results": out}))
 `
@@ -32,7 +32,7 @@ print(json.dumps({"version": duckdb.__version__, "results": out}))
 export type DuckValue = string | number | boolean | null
 
 /**
- * Runs `queries` in DuckDB over `files` (each query reads them as `FILES`, i.e. `read_parquet([...])`);
+ * Runs `queries` in DuckDB over `files` (each query reads them as `FILES`: `read_parquet([...], union_by_name = true)`, as files with inferred columns need);
  * the rows of each. Throws with what to do when the venv or DuckDB is missing.
  */
 export async function duckdbQuery(
