@@ -14,6 +14,7 @@ import { encodeParquet, inferColumns, schemaProblem } from '../../../src/process
 import { decodeConfigFields, type ParquetColumn } from '../../../src/processes/state/topicConfig.js'
 import { ValidationError } from '../../../src/util/decode.js'
 import { duckdbQuery } from '../../helpers/duckdb.js'
+import { startTestApi } from '../../http/fakes.js'
 import { topicConfig } from './harness.js'
 
 const nodeHasZstd = compressionProblem('zstd') === undefined
@@ -104,6 +105,64 @@ describe('the parquet config', () => {
       'parquet.schema',
     ])
     expect(paths({ format: 'avro' })).toEqual(['format'])
+  })
+})
+
+describe('PUT /topics/:topic/config with parquet options', () => {
+  it('answers 400 with the field paths, stores nothing, and stores a good one', async () => {
+    const api = await startTestApi()
+    const put = (body: unknown) =>
+      api.write('/topics/tweets/config', { method: 'PUT', body: JSON.stringify(body), headers: {} })
+    const bad = await put({
+      format: 'jsonl',
+      compression: 'snappy',
+      parquet: {
+        schema: [
+          { name: 'id', type: 'integer' },
+          { name: 'id', type: 'int64', nulable: true },
+        ],
+      },
+    })
+    expect(bad.status).toBe(400)
+    const body = (await bad.json()) as { error: string; fields: Array<{ path: string; message: string }> }
+    expect(body.error).toBe('invalid_body')
+    // The checks across fields (snappy with jsonl, a schema without parquet, unique names) run
+    // once every field decodes.
+    expect(body.fields.map((f) => f.path).sort()).toEqual([
+      'parquet.schema.0.type',
+      'parquet.schema.1.nulable',
+    ])
+    const duplicate = await put({
+      format: 'parquet',
+      parquet: {
+        schema: [
+          { name: 'id', type: 'json' },
+          { name: 'id', type: 'int64' },
+        ],
+      },
+    })
+    expect(duplicate.status).toBe(400)
+    expect(
+      ((await duplicate.json()) as { fields: Array<{ path: string }> }).fields.map((f) => f.path),
+    ).toEqual(['parquet.schema'])
+    const combination = await put({ format: 'raw', compression: 'snappy' })
+    expect(combination.status).toBe(400)
+    expect(((await combination.json()) as { fields: unknown[] }).fields).toEqual([
+      { path: 'compression', message: expect.stringContaining('snappy') },
+    ])
+    expect(api.configs.writes).toBe(0)
+    const good = await put({
+      format: 'parquet',
+      compression: 'snappy',
+      parquet: { schema: [{ name: 'id', type: 'int64' }] },
+    })
+    expect(good.status).toBe(200)
+    expect(api.configs.list()[0]).toMatchObject({
+      format: 'parquet',
+      parquet: {
+        schema: [{ name: 'id', path: null, type: 'int64', nullable: true, timeFormat: 'epoch-ms' }],
+      },
+    })
   })
 })
 
@@ -355,7 +414,7 @@ describe('Parquet files', () => {
       /duckdb is not installed in \.cache\/venv .*run 'npm run services:install'/,
     )
     await expect(duckdbQuery(['/nonexistent.parquet'], query)).rejects.toThrow(
-      /DuckDB could not read the Parquet files: [^]*No files found that match the pattern "\/nonexistent\.parquet"/,
+      /DuckDB could not read the Parquet files: [\s\S]*No files found that match the pattern "\/nonexistent\.parquet"/,
     )
   })
 })
