@@ -183,7 +183,7 @@ export const ParquetOptions = described(
       described(
         constrained(t.array(ParquetColumn), 'ParquetColumns(unique names, at most 1000)', {}, isColumnList),
         'The columns after the Kafka ones: `[{ "name": "user", "path": "$.user.id", "type": "string" }]` ' +
-          '(at most 1000, names unique); empty: inferred from each file’s records (see the README).',
+          '(at most 1000, names unique); empty: inferred from each file’s records (the rule is in the README, under Parquet).',
       ),
       [],
     ),
