@@ -97,21 +97,3 @@ export function decompress(body: Buffer, compression: FileCompression): Buffer {
   if (compression === 'gzip') return zlib.gunzipSync(body)
   return requireZstd().zstdDecompressSync(body)
 }
-
-/** A synchronous page compressor of a Parquet codec (the writer calls it for every page). */
-export type PageCompressor = (input: Uint8Array) => Uint8Array
-
-/**
- * The page compressors of Parquet's GZIP and ZSTD codecs, with the levels files use (snappy is the
- * writer's own). Parquet's GZIP is the gzip format (RFC 1952), ZSTD a zstd frame, as zlib writes them.
- */
-export function pageCompressors(): { GZIP: PageCompressor; ZSTD?: PageCompressor } {
-  const api = zstdApi()
-  return {
-    GZIP: (input) => zlib.gzipSync(input, { level: GZIP_LEVEL }),
-    ...(api !== undefined && {
-      ZSTD: (input: Uint8Array) =>
-        api.zstdCompressSync(input, { params: { [api.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }),
-    }),
-  }
-}

@@ -97,7 +97,7 @@ export async function encodeFile(
     const records = sorted
       ? [...file.records].sort((a, b) => compareKeys(a.sortKey, b.sortKey))
       : file.records
-    const body = encodeParquet(records, parquet.partition, parquet.options, compression)
+    const body = await encodeParquet(records, parquet.partition, parquet.options, compression)
     return { body, metadata: { contentType: 'application/vnd.apache.parquet' } }
   }
   const contentType = format === 'jsonl' ? 'application/x-ndjson' : 'application/octet-stream'

@@ -1,11 +1,10 @@
-import {
-  type ColumnSource,
-  type ParquetWriteOptions,
-  parquetWriteBuffer,
-  type SchemaElement,
-} from 'hyparquet-writer'
+import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
+import { pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { ColumnSource, ParquetWriteOptions, SchemaElement } from 'hyparquet-writer'
 import type { ParquetColumn, ParquetOptions } from '../state/topicConfig.js'
-import { type Compression, compressionProblem, pageCompressors } from './compression.js'
+import { type Compression, compressionProblem, GZIP_LEVEL, ZSTD_LEVEL } from './compression.js'
 import type { BufferedRecord } from './fileRotation.js'
 import { parseTime, readJsonPath } from './recordFields.js'
 
@@ -206,18 +205,6 @@ function element(name: string, type: ColumnType | 'int32', nullable: boolean): S
   }
 }
 
-/**
- * A JSON column's value as the writer takes it: it writes `JSON.stringify` of each value, but first
- * copies objects key by key (which would drop a `__proto__` key, and turn -0 into 0). A holder
- * without a prototype is passed through as it is, and JSON.stringify writes what its toJSON returns:
- * the text is exactly `JSON.stringify(value)`.
- */
-function jsonValue(value: unknown): object {
-  const holder: { toJSON?: () => unknown } = Object.create(null)
-  holder.toJSON = () => value
-  return holder
-}
-
 /** A value (checked by `schemaProblem`, or of an inferred column) as the writer takes it. */
 function converted(value: unknown, column: DataColumn): unknown {
   if (value === undefined || value === null) return null
@@ -235,7 +222,7 @@ function converted(value: unknown, column: DataColumn): unknown {
       return time.ok ? BigInt(time.ms) : null
     }
     case 'json':
-      return jsonValue(value)
+      return JSON.stringify(value)
   }
 }
 
@@ -253,53 +240,194 @@ const CODECS: Record<Compression, NonNullable<ParquetWriteOptions['codec']>> = {
 }
 
 /**
- * One Parquet file of `records` (in the given order) of `partition`. Synchronous and CPU-bound: the
- * caller runs it in an encode slot. Throws when a record is not JSON (prepared records always are).
+ * What a worker needs to write one file, in a form structured clone copies as it is (a JSON column
+ * holds each value's JSON text).
  */
-export function encodeParquet(
+export interface ParquetJob {
+  readonly schema: SchemaElement[]
+  readonly columns: ReadonlyArray<{
+    readonly name: string
+    readonly data: ColumnSource['data']
+    readonly json: boolean
+  }>
+  readonly codec: NonNullable<ParquetWriteOptions['codec']>
+  readonly levels: { readonly gzip: number; readonly zstd: number }
+  readonly createdBy: string
+}
+
+/** The columns of one Parquet file of `records` (in the given order) of `partition`. */
+export function parquetJob(
   records: readonly BufferedRecord[],
   partition: number,
   options: ParquetOptions,
   compression: Compression,
-): Buffer {
-  const problem = compressionProblem(compression)
-  if (problem !== undefined) throw new Error(problem)
+): ParquetJob {
   const values: unknown[] = records.map((r) => JSON.parse(r.body.toString('utf8')))
   const inferred = options.schema.length === 0
   const columns: DataColumn[] = inferred
     ? inferColumns(values)
     : options.schema.map((c) => ({ ...c, path: pathOf(c) }))
-  const schema: SchemaElement[] = [
-    { name: 'root', num_children: KAFKA_COLUMNS.length + columns.length },
-    element('_kafka_partition', 'int32', false),
-    element('_kafka_offset', 'int64', false),
-    element('_kafka_timestamp', 'timestamp', false),
-    element('_kafka_key', 'string', true),
-    ...columns.map((c) => element(c.name, c.type, c.nullable)),
-  ]
-  const columnData: ColumnSource[] = [
-    { name: '_kafka_partition', data: new Int32Array(records.length).fill(partition) },
-    { name: '_kafka_offset', data: BigInt64Array.from(records, (r) => BigInt(r.offset)) },
-    {
-      name: '_kafka_timestamp',
-      data: BigInt64Array.from(records, (r) => BigInt(r.kafka?.timestamp ?? r.timeMs)),
-    },
-    { name: '_kafka_key', data: records.map((r) => r.kafka?.key ?? null) },
-    ...columns.map((column) => ({
-      name: column.name,
-      data: values.map((value) => converted(valueAt(value, column, inferred), column)),
-    })),
-  ]
-  const compressors = pageCompressors()
-  const written = parquetWriteBuffer({
-    columnData,
-    schema,
+  return {
+    schema: [
+      { name: 'root', num_children: KAFKA_COLUMNS.length + columns.length },
+      element('_kafka_partition', 'int32', false),
+      element('_kafka_offset', 'int64', false),
+      element('_kafka_timestamp', 'timestamp', false),
+      element('_kafka_key', 'string', true),
+      ...columns.map((c) => element(c.name, c.type, c.nullable)),
+    ],
+    columns: [
+      { name: '_kafka_partition', data: new Int32Array(records.length).fill(partition), json: false },
+      { name: '_kafka_offset', data: BigInt64Array.from(records, (r) => BigInt(r.offset)), json: false },
+      {
+        name: '_kafka_timestamp',
+        data: BigInt64Array.from(records, (r) => BigInt(r.kafka?.timestamp ?? r.timeMs)),
+        json: false,
+      },
+      { name: '_kafka_key', data: records.map((r) => r.kafka?.key ?? null), json: false },
+      ...columns.map((column) => ({
+        name: column.name,
+        data: values.map((value) => converted(valueAt(value, column, inferred), column)),
+        json: column.type === 'json',
+      })),
+    ],
     codec: CODECS[compression],
-    compressors: {
-      GZIP: compressors.GZIP,
-      ...(compressors.ZSTD !== undefined && { ZSTD: compressors.ZSTD }),
-    },
+    levels: { gzip: GZIP_LEVEL, zstd: ZSTD_LEVEL },
     createdBy: CREATED_BY,
-  })
-  return Buffer.from(written)
+  }
+}
+
+/**
+ * One Parquet file of `records` (in the given order) of `partition`, written in a worker thread (the
+ * writer runs at about 15 MB/s of JSON: a big file on the main thread would hold its event loop for
+ * seconds, heartbeats and the stall guard's lease included). Rejects when a record is not JSON
+ * (prepared records always are) or this Node has no zstd for a zstd file.
+ */
+export async function encodeParquet(
+  records: readonly BufferedRecord[],
+  partition: number,
+  options: ParquetOptions,
+  compression: Compression,
+): Promise<Buffer> {
+  const problem = compressionProblem(compression)
+  if (problem !== undefined) throw new Error(problem)
+  workers ??= new ParquetWorkers(Math.max(1, Math.min(4, availableParallelism() - 1)))
+  return workers.encode(parquetJob(records, partition, options, compression))
+}
+
+// Runs in each worker (CommonJS, from a string: the same in the sources run by tsx and in dist).
+// A JSON column's text is parsed again and handed over in a holder without a prototype: the writer
+// passes it as it is (it copies plain objects key by key, which would drop a `__proto__` key), and
+// JSON.stringify writes what its toJSON returns: exactly the text.
+const workerSource = `
+const { parentPort, workerData } = require('node:worker_threads')
+const zlib = require('node:zlib')
+const loaded = import(workerData.writer)
+function jsonValue(text) {
+  if (text === null) return null
+  const holder = Object.create(null)
+  holder.toJSON = () => JSON.parse(text)
+  return holder
+}
+parentPort.on('message', (job) => {
+  loaded
+    .then(({ parquetWriteBuffer }) => {
+      const columnData = job.columns.map((c) => ({ name: c.name, data: c.json ? c.data.map(jsonValue) : c.data }))
+      const compressors = { GZIP: (input) => zlib.gzipSync(input, { level: job.levels.gzip }) }
+      if (typeof zlib.zstdCompressSync === 'function')
+        compressors.ZSTD = (input) =>
+          zlib.zstdCompressSync(input, { params: { [zlib.constants.ZSTD_c_compressionLevel]: job.levels.zstd } })
+      const body = new Uint8Array(
+        parquetWriteBuffer({ columnData, schema: job.schema, codec: job.codec, compressors, createdBy: job.createdBy }),
+      )
+      parentPort.postMessage({ body }, [body.buffer])
+    })
+    .catch((error) => parentPort.postMessage({ error: String((error && error.stack) || error) }))
+})
+`
+
+interface Task {
+  readonly job: ParquetJob
+  resolve(body: Buffer): void
+  reject(error: Error): void
+}
+
+function isResult(message: unknown): message is { body: Uint8Array } | { error: string } {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (('body' in message && message.body instanceof Uint8Array) ||
+      ('error' in message && typeof message.error === 'string'))
+  )
+}
+
+/** Up to `size` worker threads, each writing one file at a time; started on first use, never holding the process open when idle. */
+class ParquetWorkers {
+  readonly #idle: Worker[] = []
+  readonly #queue: Task[] = []
+  #started = 0
+
+  constructor(readonly size: number) {}
+
+  encode(job: ParquetJob): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ job, resolve, reject })
+      this.#next()
+    })
+  }
+
+  #next(): void {
+    while (this.#queue.length > 0) {
+      let worker = this.#idle.pop()
+      if (worker === undefined) {
+        if (this.#started >= this.size) return
+        worker = new Worker(workerSource, { eval: true, workerData: { writer: writerUrl() } })
+        this.#started++
+      }
+      const task = this.#queue.shift()
+      if (task !== undefined) this.#run(worker, task)
+    }
+  }
+
+  #run(worker: Worker, task: Task): void {
+    worker.ref()
+    const settle = (outcome: { body: Buffer } | { error: Error }, healthy: boolean) => {
+      worker.off('message', onMessage)
+      worker.off('error', onError)
+      worker.off('exit', onExit)
+      if (healthy) {
+        worker.unref()
+        this.#idle.push(worker)
+      } else {
+        this.#started--
+        void worker.terminate()
+      }
+      if ('body' in outcome) task.resolve(outcome.body)
+      else task.reject(outcome.error)
+      this.#next()
+    }
+    const onMessage = (message: unknown) => {
+      if (!isResult(message)) settle({ error: new Error('unexpected message from a Parquet worker') }, false)
+      else if ('error' in message)
+        settle({ error: new Error(`Parquet encoding failed: ${message.error}`) }, true)
+      else
+        settle(
+          { body: Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength) },
+          true,
+        )
+    }
+    const onError = (error: Error) => settle({ error }, false)
+    const onExit = (code: number) => settle({ error: new Error(`a Parquet worker exited (${code})`) }, false)
+    worker.on('message', onMessage)
+    worker.once('error', onError)
+    worker.once('exit', onExit)
+    worker.postMessage(task.job)
+  }
+}
+
+let workers: ParquetWorkers | undefined
+
+/** The file URL of hyparquet-writer's entry point, for the workers' `import()`. */
+function writerUrl(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve('hyparquet-writer')).href
 }

@@ -289,10 +289,10 @@ describe('Parquet files', () => {
     })
   })
 
-  it('encode the same records into the same bytes', () => {
+  it('encode the same records into the same bytes', async () => {
     const records = Array.from({ length: 50 }, (_, i) => record(i, { i, s: `s${i}`, o: { i } }))
-    const one = encodeParquet(records, 2, { schema: [] }, 'snappy')
-    const two = encodeParquet(
+    const one = await encodeParquet(records, 2, { schema: [] }, 'snappy')
+    const two = await encodeParquet(
       records.map((r) => ({ ...r, body: Buffer.from(r.body) })),
       2,
       { schema: [] },
@@ -311,11 +311,11 @@ describe('Parquet files', () => {
       record(12, [1, 'two']),
     ]
     const inferred = join(dir, 'inferred.parquet')
-    writeFileSync(inferred, encodeParquet(records, 3, { schema: [] }, codec))
+    writeFileSync(inferred, await encodeParquet(records, 3, { schema: [] }, codec))
     const configured = join(dir, 'configured.parquet')
     writeFileSync(
       configured,
-      encodeParquet(
+      await encodeParquet(
         [record(0, { id: 5, at: '2025-01-02T03:04:05.678Z', u: { n: 'x' } }), record(1, { id: 6, at: null })],
         0,
         {
@@ -371,6 +371,32 @@ describe('Parquet files', () => {
       [6, 'TIMESTAMP WITH TIME ZONE', null, null],
     ])
     expect(back.results[1]).toEqual([[1]])
+  })
+
+  it('store a JSON value as exactly its JSON text, and write in a worker thread (the event loop stays free)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdp-parquet-'))
+    const tricky = JSON.parse('{"o":{"__proto__":{"x":1},"n":-0,"big":1e300,"s":"\\u2028"}}')
+    const many = Array.from({ length: 30_000 }, (_, i) =>
+      record(i, i === 0 ? tricky : { o: { i, pad: 'x'.repeat(300) } }),
+    )
+    let longest = 0
+    let last = performance.now()
+    const ticker = setInterval(() => {
+      const now = performance.now()
+      longest = Math.max(longest, now - last)
+      last = now
+    }, 5)
+    const body = await encodeParquet(many, 0, { schema: [] }, 'gzip')
+    clearInterval(ticker)
+    // The main thread only parses the records and builds the columns (about a sixth of the work).
+    expect(longest).toBeLessThan(1000)
+    writeFileSync(join(dir, 'j.parquet'), body)
+    const { results } = await duckdbQuery(
+      [join(dir, 'j.parquet')],
+      ['SELECT o::VARCHAR FROM FILES WHERE _kafka_offset = 0', 'SELECT count(*) FROM FILES'],
+    )
+    expect(results[0]).toEqual([[JSON.stringify(tricky.o)]])
+    expect(results[1]).toEqual([[30_000]])
   })
 
   it('go through encodeFile sorted by the sort attribute, with the Parquet content type', async () => {
