@@ -10,7 +10,7 @@ import { parseTime, readJsonPath } from './recordFields.js'
 
 /**
  * Parquet files: a file's records are kept as they came (JSON bytes) until the cut and encoded whole
- * then, into one Parquet file. The same records give the same bytes (no time, no random id, a fixed
+ * then, into one Parquet file (the columns built here, written by hyparquet-writer in a worker). The same records give the same bytes (no time, no random id, a fixed
  * `created_by`), so a replay after a crash writes an identical object.
  *
  * Columns: first the Kafka ones, then the record's:
