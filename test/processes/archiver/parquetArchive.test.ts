@@ -1,14 +1,16 @@
 // Archiving topics as Parquet on the suite's real broker to the file sink, every file read back by
 // DuckDB (a real reader, from the project's venv): every record exactly once, with its types.
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { CreateBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3'
+import { describe, expect, inject, it } from 'vitest'
 import { type Compression, compressionProblem } from '../../../src/processes/archiver/compression.js'
 import { openSink } from '../../../src/sinks/openSink.js'
+import { motoS3 } from '../../helpers/aws.js'
 import { duckdbQuery } from '../../helpers/duckdb.js'
 import { eventually, uniqueName } from '../../helpers/names.js'
-import { createTopic, kafka, runArchiver, topicConfig } from './harness.js'
+import { createTopic, kafka, runArchiver, s3Options, topicConfig } from './harness.js'
 
 const nodeHasZstd = compressionProblem('zstd') === undefined
 const BASE_MS = Date.UTC(2026, 0, 2, 3, 4, 5, 0)
@@ -228,5 +230,60 @@ describe('archiving as Parquet', () => {
       'SELECT count(*), count(DISTINCT _kafka_offset), min(i), max(i) FROM FILES',
     ])
     expect(results[0]).toEqual([[200, 200, 0, 199]])
+  })
+
+  it('uploads to S3 as application/vnd.apache.parquet without a Content-Encoding, and a second group finds its objects stored', async () => {
+    const topic = uniqueName('pq-s3')
+    await createTopic(topic, 1)
+    await produceAt(
+      topic,
+      Array.from({ length: 120 }, (_, i) => ({
+        partition: 0,
+        key: null,
+        value: JSON.stringify({ i }),
+        timestamp: BASE_MS + i,
+      })),
+    )
+    const s3 = motoS3()
+    const bucket = uniqueName('kdp-parquet')
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }))
+    const url = `s3://${bucket}/pq`
+    const open = (u: string) => openSink(u, s3Options(inject('motoEndpoint')))
+    const config = topicConfig(topic, {
+      format: 'parquet',
+      compression: 'snappy',
+      pathTemplate: 'all',
+      rotation: { maxRecords: 60, idleMs: null },
+    })
+    const first = runArchiver(config, url, { open })
+    await eventually('120 archived', () => (first.metrics.recordsArchived === 120 ? true : undefined))
+    await first.stop()
+    const second = runArchiver(config, url, { open })
+    await eventually('120 archived again', () => (second.metrics.recordsArchived === 120 ? true : undefined))
+    expect(second.metrics.stopped.list()).toEqual([])
+    const sink = open(url)
+    const keys = await sink.list()
+    expect(keys).toEqual([`all/${topic}+0+0.parquet`, `all/${topic}+0+60.parquet`])
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `pq/all/${topic}+0+60.parquet` }))
+    expect(head.ContentType).toBe('application/vnd.apache.parquet')
+    expect(head.ContentEncoding).toBeUndefined()
+    expect(head.Metadata).toMatchObject({
+      'kdp-first-offset': '60',
+      'kdp-last-offset': '119',
+      'kdp-records': '60',
+    })
+    const dir = mkdtempSync(join(tmpdir(), 'kdp-parquet-s3-'))
+    const files = await Promise.all(
+      keys.map(async (key, n) => {
+        const file = join(dir, `${n}.parquet`)
+        writeFileSync(file, await sink.get(key))
+        return file
+      }),
+    )
+    const { results } = await duckdbQuery(files, [
+      'SELECT count(*), count(DISTINCT i), min(i), max(i) FROM FILES',
+    ])
+    expect(results[0]).toEqual([[120, 120, 0, 119]])
+    s3.destroy()
   })
 })
