@@ -399,6 +399,12 @@ describe('Parquet files', () => {
     expect(results[1]).toEqual([[30_000]])
   })
 
+  it(`${nodeHasZstd ? 'write zstd pages' : 'refuse zstd with the Node version and what to do'} (Node ${process.version})`, async () => {
+    const encoded = encodeParquet([record(0, { a: 1 })], 0, { schema: [] }, 'zstd')
+    if (nodeHasZstd) expect((await encoded).subarray(0, 4).toString()).toBe('PAR1')
+    else await expect(encoded).rejects.toThrow(/zstd needs Node\.js 22\.15 or later.*use gzip or none/)
+  })
+
   it('go through encodeFile sorted by the sort attribute, with the Parquet content type', async () => {
     const rotation = new FileRotation({
       maxBytes: 1e9,

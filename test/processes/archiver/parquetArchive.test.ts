@@ -192,6 +192,36 @@ describe('archiving as Parquet', () => {
     expect(dead?.reason).toBe('parquet column id ($.id): expected an integer, got "two"')
   })
 
+  it('cuts early at the in-flight memory bound, which counts the buffered records, and still stores each once', async () => {
+    const topic = uniqueName('pq-memory')
+    await createTopic(topic, 2)
+    await produceAt(
+      topic,
+      Array.from({ length: 400 }, (_, i) => ({
+        partition: i % 2,
+        key: `key-${i}`,
+        value: JSON.stringify({ i, pad: 'p'.repeat(200) }),
+        timestamp: BASE_MS + i,
+      })),
+    )
+    const dir = mkdtempSync(join(tmpdir(), 'kdp-parquet-memory-'))
+    const config = topicConfig(topic, {
+      format: 'parquet',
+      compression: 'gzip',
+      pathTemplate: 'all',
+      rotation: { idleMs: 500 },
+    })
+    // About 230 bytes a record: the bound holds some 90 records, far below maxRecords.
+    const { metrics } = runArchiver(config, `file://${dir}`, { maxBytes: 20_000 })
+    await eventually('400 archived', () => (metrics.recordsArchived === 400 ? true : undefined))
+    const keys = await openSink(`file://${dir}`).list()
+    expect(keys.length).toBeGreaterThan(4)
+    const { results } = await duckdbQuery(parquetFiles(dir, keys), [
+      'SELECT count(*), count(DISTINCT (_kafka_partition, _kafka_offset)), count(DISTINCT i) FROM FILES',
+    ])
+    expect(results[0]).toEqual([[400, 400, 400]])
+  })
+
   it('writes the same bytes again for the same cut: a second archive group finds its files already stored', async () => {
     const topic = uniqueName('pq-replay')
     await createTopic(topic, 1)
