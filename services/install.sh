@@ -2,7 +2,8 @@
 # Installs the real services the tests and the demo run against, into the git-ignored .cache/:
 #   .cache/kafka/libs  Apache Kafka broker jars from Maven Central (via services/kafka/pom.xml)
 #   .cache/venv        a project-local Python virtual environment with moto and the test helpers of
-#                      services/moto/requirements.txt (prometheus_client's text-format parser)
+#                      services/moto/requirements.txt (prometheus_client's text-format parser,
+#                      duckdb for reading Parquet files back)
 # Idempotent: each part is redone only when its input file changed (a stamp holds its hash).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

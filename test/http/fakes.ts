@@ -25,6 +25,7 @@ export const defaultFields: TopicConfigFields = {
   },
   format: 'jsonl',
   compression: 'gzip',
+  parquet: { schema: [] },
   sortBy: null,
   maxMessagesInFlight: 10_000,
   maxBytesInFlight: 32 * 1024 * 1024,

@@ -6,13 +6,14 @@ import type { Sink } from '../../sinks/sink.js'
 import { messageOf } from '../../util/errors.js'
 import { sleep } from '../../util/sleep.js'
 import { settledWithin, untilAborted } from '../../util/timeout.js'
-import type { TopicConfig } from '../state/topicConfig.js'
+import { layoutErrors, type TopicConfig } from '../state/topicConfig.js'
 import { BadRecords } from './badRecords.js'
 import { compressionProblem } from './compression.js'
 import { type Cut, type CutLog, type FileLayout, layoutOf } from './cutLog.js'
 import { CutUploads } from './cutUploads.js'
 import type { DeadLetters } from './deadLetters.js'
 import { type Layout, Layouts } from './fileLayout.js'
+import { bufferedBytes } from './fileRotation.js'
 import type { InFlightBudget } from './inFlightBudget.js'
 import type { ArchiveMetrics } from './metrics.js'
 import type { ArchiverLoad } from './partitionLoad.js'
@@ -97,7 +98,9 @@ export class Archiver {
     const timers: NodeJS.Timeout[] = []
     const unregister = this.deps.quiesce?.add(this)
     try {
-      const problem = compressionProblem(this.#config.compression)
+      // A stored config passed these checks when it was put; a newer node's may not pass an older's.
+      const invalid = layoutErrors(this.#config).map((e) => `${e.path}: ${e.message}`)
+      const problem = compressionProblem(this.#config.compression) ?? invalid[0]
       if (problem !== undefined) this.#stop('unsupported', new Error(problem))
       else {
         // Joining waits for the broker: an abort meanwhile must not wait for it.
@@ -239,12 +242,13 @@ export class Archiver {
           if (!planned && rotation.spanWouldExceed(prepared.path, prepared.record.timeMs))
             await this.#flush(partition, state, epoch, control, 'maxSpanMs')
           const file = rotation.append(prepared.path, prepared.record, batchStart, state.layout.framing)
-          this.deps.budget.add(1, prepared.record.body.length + 1)
+          const bytes = bufferedBytes(prepared.record)
+          this.deps.budget.add(1, bytes)
           this.deps.metrics.recordsConsumed++
           state.lastOffset = offset
           load.position = offset + 1
           load.bufferedRecords++
-          load.bufferedBytes += prepared.record.body.length + 1
+          load.bufferedBytes += bytes
           const rule = planned ? undefined : rotation.ruleFired(file)
           if (rule !== undefined) await this.#flush(partition, state, epoch, control, rule)
           else state.layout.compression.advance(file)

@@ -2,8 +2,10 @@ import type { Transform } from 'node:stream'
 import { promisify } from 'node:util'
 import * as zlib from 'node:zlib'
 
-/** Compression of a whole file. */
-export type Compression = 'gzip' | 'zstd' | 'none'
+/** The `compression` of a config: of a whole file, or (Parquet) of its pages; `snappy` is Parquet's only. */
+export type Compression = 'gzip' | 'zstd' | 'snappy' | 'none'
+/** Compression of a whole file (JSON Lines, raw). */
+export type FileCompression = Exclude<Compression, 'snappy'>
 
 /** Level 1: about 5x faster than zlib's default 6 for a little more size; archiving is CPU-bound. */
 export const GZIP_LEVEL = 1
@@ -14,6 +16,7 @@ export const ZSTD_LEVEL = 1
 interface ZstdApi {
   zstdCompress(buffer: Buffer, options: object, callback: (error: Error | null, result: Buffer) => void): void
   zstdDecompressSync(buffer: Buffer): Buffer
+  zstdCompressSync(buffer: Uint8Array, options: object): Buffer
   createZstdCompress(options: object): Transform
   constants: { ZSTD_c_compressionLevel: number }
 }
@@ -23,6 +26,7 @@ function zstdApi(): ZstdApi | undefined {
   return typeof candidate.zstdCompress === 'function' &&
     typeof candidate.createZstdCompress === 'function' &&
     typeof candidate.zstdDecompressSync === 'function' &&
+    typeof candidate.zstdCompressSync === 'function' &&
     candidate.constants !== undefined &&
     typeof candidate.constants.ZSTD_c_compressionLevel === 'number'
     ? (candidate as ZstdApi)
@@ -51,19 +55,19 @@ function requireZstd(): ZstdApi {
 const gzip = promisify(zlib.gzip)
 
 /** The extension a compression adds to a file name (`.gz`, `.zst`, nothing). */
-export function extensionOf(compression: Compression): string {
+export function extensionOf(compression: FileCompression): string {
   return compression === 'gzip' ? '.gz' : compression === 'zstd' ? '.zst' : ''
 }
 
 /** The Content-Encoding of a compressed file (undefined for none). */
-export function contentEncodingOf(compression: Compression): string | undefined {
+export function contentEncodingOf(compression: FileCompression): string | undefined {
   return compression === 'none' ? undefined : compression
 }
 
 /** Compresses a whole file; `chunkSize` is zlib's output chunk (gzip only). */
 export async function compressWhole(
   plain: Buffer,
-  compression: Compression,
+  compression: FileCompression,
   chunkSize: number,
 ): Promise<Buffer> {
   if (compression === 'none') return plain
@@ -79,7 +83,10 @@ export async function compressWhole(
 }
 
 /** A compressing stream for a file that is compressed while it is still open. */
-export function createCompressor(compression: Exclude<Compression, 'none'>, chunkSize: number): Transform {
+export function createCompressor(
+  compression: Exclude<FileCompression, 'none'>,
+  chunkSize: number,
+): Transform {
   if (compression === 'gzip') return zlib.createGzip({ level: GZIP_LEVEL, chunkSize })
   const api = requireZstd()
   return api.createZstdCompress({
@@ -89,7 +96,7 @@ export function createCompressor(compression: Exclude<Compression, 'none'>, chun
 }
 
 /** The plain bytes of a compressed file (comparing objects, tests and tools). */
-export function decompress(body: Buffer, compression: Compression): Buffer {
+export function decompress(body: Buffer, compression: FileCompression): Buffer {
   if (compression === 'none') return body
   if (compression === 'gzip') return zlib.gunzipSync(body)
   return requireZstd().zstdDecompressSync(body)

@@ -29,13 +29,15 @@ export const FileLayout = t.type({
   format: fields.format,
   compression: fields.compression,
   sortBy: fields.sortBy,
+  // Defaulted: a cut recorded before Parquet existed decodes with the default (no schema).
+  parquet: fields.parquet,
 })
 export type FileLayout = t.TypeOf<typeof FileLayout>
 
 /** The layout part of a config. */
 export function layoutOf(config: FileLayout): FileLayout {
-  const { pathTemplate, time, format, compression, sortBy } = config
-  return { pathTemplate, time, format, compression, sortBy }
+  const { pathTemplate, time, format, compression, sortBy, parquet } = config
+  return { pathTemplate, time, format, compression, sortBy, parquet }
 }
 
 /** One cut: records `first..last` of a partition went into files; the commit after it is `last + 1`. */

@@ -167,7 +167,7 @@ export class CutUploads {
       await this.archiver.retry(`upload of ${key}`, control, async () => {
         // Checked right before the side effect: a node that lost its lease writes nothing more.
         if (!this.ctx.isOwner()) throw new Abandoned('not the owner any more')
-        const stored = await storeFile(sink, key, body, metadata, q.layout.spec.compression, signal)
+        const stored = await storeFile(sink, key, body, metadata, q.layout.storedCompression, signal)
         if (stored === 'already-stored')
           this.ctx.logger.info('file already stored by an earlier attempt; kept', { key })
       })

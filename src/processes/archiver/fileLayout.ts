@@ -1,7 +1,14 @@
 import type { ObjectMetadata } from '../../sinks/sink.js'
 import type { TopicConfig } from '../state/topicConfig.js'
+import type { FileCompression } from './compression.js'
 import type { FileLayout } from './cutLog.js'
-import { encodeFile, type FileFormat, objectAttributes, objectKey } from './fileEncoding.js'
+import {
+  encodeFile,
+  type FramedFormat,
+  objectAttributes,
+  objectKey,
+  storedCompression,
+} from './fileEncoding.js'
 import type { OpenFile } from './fileRotation.js'
 import type { InFlightBudget } from './inFlightBudget.js'
 import { RecordPreparation } from './recordPreparation.js'
@@ -16,6 +23,10 @@ export class Layout {
   readonly preparation: RecordPreparation
   readonly compression: OpenFileCompression
   readonly sorted: boolean
+  /** How `FileRotation.append` keeps this layout's records: framed at once, unless sorted or Parquet. */
+  readonly framing: FramedFormat | undefined
+  /** The compression of the stored bytes (a Parquet file's codec is inside it): what comparing objects undoes. */
+  readonly storedCompression: FileCompression
 
   constructor(
     readonly spec: FileLayout,
@@ -23,19 +34,20 @@ export class Layout {
     budget: InFlightBudget,
   ) {
     this.sorted = spec.sortBy !== null
-    // Unsorted files frame each record into their chunks at once: no copy of its own is needed.
-    this.preparation = new RecordPreparation({ ...config, ...spec }, this.sorted)
-    // Sorted files are compressed when cut (their order is known only then).
+    const format = spec.format
+    this.framing = this.sorted || format === 'parquet' ? undefined : format
+    this.storedCompression = storedCompression(format, spec.compression)
+    // Framed files copy each record into their chunks at once: no copy of its own is needed. Sorted
+    // and Parquet files keep each record (with its own copy of its bytes) until the cut.
+    this.preparation = new RecordPreparation({ ...config, ...spec }, this.framing === undefined)
+    // Sorted files are compressed when cut (their order is known only then); Parquet files are
+    // encoded whole when cut, their records counted by the budget until then like a sorted file's.
+    const streamed = this.storedCompression
     this.compression = new OpenFileCompression(
-      spec.format,
-      spec.compression !== 'none' && !this.sorted ? spec.compression : undefined,
+      this.framing ?? 'jsonl',
+      streamed !== 'none' && this.framing !== undefined ? streamed : undefined,
       budget,
     )
-  }
-
-  /** How `FileRotation.append` keeps this layout's records: framed at once, unless sorted. */
-  get framing(): FileFormat | undefined {
-    return this.sorted ? undefined : this.spec.format
   }
 
   key(file: OpenFile, topic: string, partition: number): string {
@@ -54,6 +66,7 @@ export class Layout {
       this.spec.compression,
       this.sorted,
       stream,
+      { options: this.spec.parquet, partition },
     )
     return { body, metadata: { ...metadata, attributes: objectAttributes(topic, partition, file) } }
   }

@@ -1,4 +1,4 @@
-import type { FileFormat } from './fileEncoding.js'
+import type { FramedFormat } from './fileEncoding.js'
 import { FramedChunks } from './framedChunks.js'
 
 /** One record kept in an open file. */
@@ -9,6 +9,16 @@ export interface BufferedRecord {
   readonly timeMs: number
   /** Value of the sort attribute, when files are sorted. */
   readonly sortKey: string | number | undefined
+  /** What a Parquet file stores besides the value: the Kafka timestamp and key (UTF-8). */
+  readonly kafka?: { readonly timestamp: number; readonly key: string | null }
+}
+
+/**
+ * The bytes a buffered record counts for (rotation's `maxBytes`, the in-flight budget): its body and
+ * its framing, and a Parquet record's key.
+ */
+export function bufferedBytes(record: BufferedRecord): number {
+  return record.body.length + 1 + (record.kafka?.key?.length ?? 0)
 }
 
 /** An open (not yet uploaded) file of one partition under one output path. */
@@ -85,7 +95,7 @@ export class FileRotation {
    * as they come (copying each once; the record's body may be a slice of a fetch response); without
    * it, it keeps the records themselves (sorted files).
    */
-  append(path: string, record: BufferedRecord, now: number, framing?: FileFormat): OpenFile {
+  append(path: string, record: BufferedRecord, now: number, framing?: FramedFormat): OpenFile {
     let file = this.#files.get(path)
     if (!file) {
       file = {
@@ -107,10 +117,11 @@ export class FileRotation {
     file.lastOffset = record.offset
     this.#lastAppendAt = now
     file.count++
-    file.bytes += record.body.length + 1
+    const bytes = bufferedBytes(record)
+    file.bytes += bytes
     file.minTimeMs = Math.min(file.minTimeMs, record.timeMs)
     file.maxTimeMs = Math.max(file.maxTimeMs, record.timeMs)
-    this.#bytes += record.body.length + 1
+    this.#bytes += bytes
     this.#records++
     return file
   }

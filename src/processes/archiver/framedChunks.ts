@@ -1,4 +1,4 @@
-import type { FileFormat } from './fileEncoding.js'
+import type { FramedFormat } from './fileEncoding.js'
 
 const FIRST_CHUNK_BYTES = 16 * 1024
 const MAX_CHUNK_BYTES = 256 * 1024
@@ -17,7 +17,7 @@ export class FramedChunks {
   /** Bytes held, framing included. */
   length = 0
 
-  constructor(private readonly format: FileFormat) {}
+  constructor(private readonly format: FramedFormat) {}
 
   append(body: Buffer): void {
     const framing = this.format === 'jsonl' ? 1 : 4

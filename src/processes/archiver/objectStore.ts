@@ -1,5 +1,5 @@
 import type { ExistingObject, ObjectMetadata, Sink } from '../../sinks/sink.js'
-import { type Compression, decompress } from './compression.js'
+import { decompress, type FileCompression } from './compression.js'
 
 /**
  * An object under the key of a file that holds another cut: written by a node that lost the
@@ -29,7 +29,7 @@ async function sameFile(
   existing: ExistingObject,
   attributes: Readonly<Record<string, string>>,
   body: Buffer,
-  compression: Compression,
+  compression: FileCompression,
 ): Promise<{ same: true } | { same: false; reason: string }> {
   if (existing.attributes['kdp-first-offset'] !== undefined) {
     const differs = identity.filter((name) => existing.attributes[name] !== attributes[name])
@@ -57,7 +57,7 @@ export async function storeFile(
   key: string,
   body: Buffer,
   metadata: ObjectMetadata,
-  compression: Compression,
+  compression: FileCompression,
   signal: AbortSignal,
 ): Promise<'created' | 'already-stored'> {
   const outcome = await sink.create(key, body, metadata, signal)

@@ -1,6 +1,7 @@
 import type { ConsumedRecord } from '../../kafka/index.js'
 import type { TopicConfig } from '../state/topicConfig.js'
 import type { BufferedRecord } from './fileRotation.js'
+import { schemaProblem } from './parquetFiles.js'
 import { PathRenderer } from './pathTemplate.js'
 import { parseTime, readJsonPath } from './recordFields.js'
 
@@ -31,6 +32,7 @@ export class RecordPreparation {
     this.#paths = new PathRenderer(config.pathTemplate, config.time.timeZone, config.time.granularity)
     this.#needsJson =
       config.format === 'jsonl' ||
+      config.format === 'parquet' ||
       config.time.field !== null ||
       config.sortBy !== null ||
       this.#paths.readsFields
@@ -51,6 +53,11 @@ export class RecordPreparation {
         return { kind: 'bad', reason: `not JSON: ${error instanceof Error ? error.message : String(error)}` }
       }
     }
+    const schema = c.format === 'parquet' ? c.parquet.schema : []
+    if (schema.length > 0) {
+      const problem = schemaProblem(parsed, schema)
+      if (problem !== undefined) return { kind: 'bad', reason: problem }
+    }
     let timeMs = record.timestamp
     if (c.time.field !== null) {
       const time = parseTime(readJsonPath(parsed, c.time.field), c.time.format)
@@ -70,6 +77,14 @@ export class RecordPreparation {
           : bytes
     const sortValue = c.sortBy === null ? undefined : readJsonPath(parsed, c.sortBy)
     const sortKey = typeof sortValue === 'number' || typeof sortValue === 'string' ? sortValue : undefined
-    return { kind: 'file', path, record: { offset: record.offset, body, timeMs, sortKey } }
+    const kafka =
+      c.format === 'parquet'
+        ? { timestamp: record.timestamp, key: record.key === null ? null : record.key.toString('utf8') }
+        : undefined
+    return {
+      kind: 'file',
+      path,
+      record: { offset: record.offset, body, timeMs, sortKey, ...(kafka !== undefined && { kafka }) },
+    }
   }
 }

@@ -1,6 +1,6 @@
 import type { Transform } from 'node:stream'
-import { type Compression, createCompressor } from './compression.js'
-import { type FileFormat, restOf } from './fileEncoding.js'
+import { createCompressor, type FileCompression } from './compression.js'
+import { type FramedFormat, restOf } from './fileEncoding.js'
 import type { OpenFile } from './fileRotation.js'
 import type { InFlightBudget } from './inFlightBudget.js'
 
@@ -20,7 +20,7 @@ export function streamMemoryBytes(compression: StreamedCompression): number {
 }
 
 /** The compressions a file can be compressed with while it is open. */
-export type StreamedCompression = Exclude<Compression, 'none'>
+export type StreamedCompression = Exclude<FileCompression, 'none'>
 
 /**
  * One gzip (or zstd) stream fed with a file's records while the file is still open. When the file is
@@ -106,7 +106,7 @@ export class OpenFileCompression {
   readonly #streams = new Map<OpenFile, StreamingCompression>()
 
   constructor(
-    private readonly format: FileFormat,
+    private readonly format: FramedFormat,
     /** The compression of files streamed while open; undefined: none is (files compress when cut). */
     private readonly compression: StreamedCompression | undefined,
     /** Counts each stream's own memory while it is open (the records are counted as they come). */

@@ -8,6 +8,7 @@ import {
   type FieldError,
   fieldErrors,
   stripUnknown,
+  ValidationError,
   withDefault,
 } from '../../util/decode.js'
 
@@ -139,6 +140,62 @@ export const Rotation = described(
   'When the open files of a partition are closed and uploaded: the first rule that fires.',
 )
 
+/** A Parquet column name: letters, digits and `_`, not starting with a digit (every engine takes it unquoted). */
+const ParquetColumnName = constrained(t.string, 'ParquetColumnName', {
+  pattern: '^(?!_kafka_)[A-Za-z_][A-Za-z0-9_]{0,127}$',
+  description:
+    'Column name: 1 to 128 of `A-Z a-z 0-9 _`, not starting with a digit nor with `_kafka_` (the Kafka ' +
+    'metadata columns).',
+})
+
+export const ParquetColumn = described(
+  t.type({
+    name: ParquetColumnName,
+    path: withDefault(
+      described(t.union([JsonPath, t.null]), 'JSON path of the value in the record; null: `$.<name>`.'),
+      null,
+    ),
+    type: described(
+      t.keyof({ string: null, int64: null, double: null, boolean: null, timestamp: null, json: null }),
+      '`string`, `int64` (an integer number), `double` (any number), `boolean`, `timestamp` ' +
+        '(INT64 TIMESTAMP(MILLIS, UTC), read as `timeFormat`), `json` (any value, stored as its JSON text).',
+    ),
+    nullable: withDefault(
+      described(t.boolean, 'Whether a missing or null value is stored as null; false: such a record is bad.'),
+      true,
+    ),
+    timeFormat: withDefault(
+      described(
+        t.keyof({ 'epoch-s': null, 'epoch-ms': null, 'epoch-ns': null, iso: null }),
+        'How a `timestamp` column’s value writes the time (as `time.format`).',
+      ),
+      'epoch-ms',
+    ),
+  }),
+  'One column of a Parquet file. A value of another type (say a string in an `int64` column) makes the ' +
+    'record a bad record (`badRecordPolicy`).',
+)
+export type ParquetColumn = t.TypeOf<typeof ParquetColumn>
+
+export const ParquetOptions = described(
+  t.type({
+    schema: withDefault(
+      described(
+        constrained(t.array(ParquetColumn), 'ParquetColumns(unique names, at most 1000)', {}, isColumnList),
+        'The columns after the Kafka ones: `[{ "name": "user", "path": "$.user.id", "type": "string" }]` ' +
+          '(at most 1000, names unique); empty: inferred from each file’s records (the rule is in the README, under Parquet).',
+      ),
+      [],
+    ),
+  }),
+  'Parquet files (`format: "parquet"`): their columns. The codec is `compression`.',
+)
+export type ParquetOptions = t.TypeOf<typeof ParquetOptions>
+
+function isColumnList(columns: readonly { readonly name: string }[]): boolean {
+  return columns.length <= 1000 && new Set(columns.map((c) => c.name)).size === columns.length
+}
+
 /** The fields a user may set (PUT body); everything has a default. */
 export const TopicConfigFields = described(
   t.type({
@@ -162,19 +219,24 @@ export const TopicConfigFields = described(
     rotation: withDefault(Rotation, defaultsOf(Rotation)),
     format: withDefault(
       described(
-        t.keyof({ jsonl: null, raw: null }),
-        '`jsonl`: one JSON record per line; `raw`: each record as a 4-byte big-endian length and its bytes.',
+        t.keyof({ jsonl: null, raw: null, parquet: null }),
+        '`jsonl`: one JSON record per line; `raw`: each record as a 4-byte big-endian length and its ' +
+          'bytes; `parquet`: one Parquet file (`.parquet`) of JSON records, columns from `parquet.schema` ' +
+          'or inferred, plus the Kafka offset, partition, timestamp and key.',
       ),
       'jsonl',
     ),
     compression: withDefault(
       described(
-        t.keyof({ gzip: null, zstd: null, none: null }),
-        'Of every file (`.gz`, `.zst`). `zstd` needs Node.js ≥ 22.15 on every node (zlib’s zstd); a ' +
-          'node without it refuses the config with 400 and stops such archivers with an error event.',
+        t.keyof({ gzip: null, zstd: null, snappy: null, none: null }),
+        'Of every file (`.gz`, `.zst`); of a Parquet file, the codec of its pages (the file itself is ' +
+          'not compressed again, and has no extra extension). `snappy`: Parquet only. `zstd` needs ' +
+          'Node.js ≥ 22.15 on every node (zlib’s zstd); a node without it refuses the config with 400 ' +
+          'and stops such archivers with an error event.',
       ),
       'gzip',
     ),
+    parquet: withDefault(ParquetOptions, defaultsOf(ParquetOptions)),
     sortBy: withDefault(
       described(
         t.union([JsonPath, t.null]),
@@ -251,7 +313,25 @@ export type TopicConfig = t.TypeOf<typeof TopicConfig>
  * pass silently.
  */
 export function decodeConfigFields(body: unknown): TopicConfigFields {
-  return decodeStrict(TopicConfigFields, body ?? {}, 'topic config')
+  const fields = decodeStrict(TopicConfigFields, body ?? {}, 'topic config')
+  const errors = layoutErrors(fields)
+  if (errors.length > 0) throw new ValidationError('topic config', errors)
+  return fields
+}
+
+/** What the fields' codecs cannot see: combinations of format, compression and Parquet options. */
+export function layoutErrors(
+  fields: Pick<TopicConfigFields, 'format' | 'compression' | 'parquet'>,
+): FieldError[] {
+  const errors: FieldError[] = []
+  if (fields.compression === 'snappy' && fields.format !== 'parquet')
+    errors.push({
+      path: 'compression',
+      message: '`snappy` is for `format: "parquet"` only: use gzip, zstd or none',
+    })
+  if (fields.parquet.schema.length > 0 && fields.format !== 'parquet')
+    errors.push({ path: 'parquet.schema', message: 'a Parquet schema needs `format: "parquet"`' })
+  return errors
 }
 
 /**

@@ -1,6 +1,10 @@
 import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { decodeRawFrames, encodeFile, type FileFormat } from '../../../src/processes/archiver/fileEncoding.js'
+import {
+  decodeRawFrames,
+  encodeFile,
+  type FramedFormat,
+} from '../../../src/processes/archiver/fileEncoding.js'
 import { type BufferedRecord, FileRotation } from '../../../src/processes/archiver/fileRotation.js'
 import { InFlightBudget } from '../../../src/processes/archiver/inFlightBudget.js'
 import {
@@ -39,7 +43,7 @@ const expectedBodies = (count: number) =>
   Array.from({ length: count }, (_, offset) => record(offset).body.toString())
 
 describe('OpenFileCompression', () => {
-  it.each(['jsonl', 'raw'] as FileFormat[])(
+  it.each(['jsonl', 'raw'] as FramedFormat[])(
     'compresses a %s file while it is open into the same bytes as compressing it whole',
     async (format) => {
       const compression = new OpenFileCompression(format, 'gzip')
