@@ -16,6 +16,7 @@ import { type Layout, Layouts } from './fileLayout.js'
 import { bufferedBytes } from './fileRotation.js'
 import type { InFlightBudget } from './inFlightBudget.js'
 import type { ArchiveMetrics } from './metrics.js'
+import type { ParquetWorkers } from './parquetWorkers.js'
 import type { ArchiverLoad } from './partitionLoad.js'
 import { PartitionState } from './partitionState.js'
 import type { QuiesceRegistry } from './quiesce.js'
@@ -43,6 +44,8 @@ export interface ArchiverDeps {
   readonly budget: InFlightBudget
   /** Node-wide limit on files being encoded at once (each holds a copy of its bytes meanwhile). */
   readonly encodeSlots: LimitFunction
+  /** The node's Parquet writer threads (used by Parquet layouts only). */
+  readonly parquetWorkers: ParquetWorkers
   readonly metrics: ArchiveMetrics
   /** The archiver's consumer group: key of its lag, its stopped entry and its cuts. */
   readonly lagKey: string
@@ -149,7 +152,7 @@ export class Archiver {
   }
 
   #layoutFor(spec: FileLayout): Layout {
-    return this.#layouts.get(spec, this.#config, this.deps.budget)
+    return this.#layouts.get(spec, this.#config, this.deps.budget, this.deps.parquetWorkers)
   }
 
   #state(partition: number): PartitionState {

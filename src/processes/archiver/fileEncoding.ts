@@ -9,6 +9,7 @@ import {
 } from './compression.js'
 import type { BufferedRecord, OpenFile } from './fileRotation.js'
 import { encodeParquet } from './parquetFiles.js'
+import type { ParquetWorkers } from './parquetWorkers.js'
 import type { StreamingCompression } from './streamingCompression.js'
 
 export type { Compression } from './compression.js'
@@ -76,6 +77,8 @@ function compareKeys(a: string | number | undefined, b: string | number | undefi
 export interface ParquetTarget {
   readonly options: ParquetOptions
   readonly partition: number
+  /** The node's Parquet writer threads. */
+  readonly workers: ParquetWorkers
 }
 
 /**
@@ -97,7 +100,13 @@ export async function encodeFile(
     const records = sorted
       ? [...file.records].sort((a, b) => compareKeys(a.sortKey, b.sortKey))
       : file.records
-    const body = await encodeParquet(records, parquet.partition, parquet.options, compression)
+    const body = await encodeParquet(
+      records,
+      parquet.partition,
+      parquet.options,
+      compression,
+      parquet.workers,
+    )
     return { body, metadata: { contentType: 'application/vnd.apache.parquet' } }
   }
   const contentType = format === 'jsonl' ? 'application/x-ndjson' : 'application/octet-stream'

@@ -11,6 +11,7 @@ import {
 } from './fileEncoding.js'
 import type { OpenFile } from './fileRotation.js'
 import type { InFlightBudget } from './inFlightBudget.js'
+import type { ParquetWorkers } from './parquetWorkers.js'
 import { RecordPreparation } from './recordPreparation.js'
 import { OpenFileCompression, type StreamingCompression } from './streamingCompression.js'
 
@@ -32,6 +33,7 @@ export class Layout {
     readonly spec: FileLayout,
     config: TopicConfig,
     budget: InFlightBudget,
+    private readonly parquetWorkers: ParquetWorkers,
   ) {
     this.sorted = spec.sortBy !== null
     const format = spec.format
@@ -66,7 +68,7 @@ export class Layout {
       this.spec.compression,
       this.sorted,
       stream,
-      { options: this.spec.parquet, partition },
+      { options: this.spec.parquet, partition, workers: this.parquetWorkers },
     )
     return { body, metadata: { ...metadata, attributes: objectAttributes(topic, partition, file) } }
   }
@@ -76,11 +78,11 @@ export class Layout {
 export class Layouts {
   readonly #built = new Map<string, Layout>()
 
-  get(spec: FileLayout, config: TopicConfig, budget: InFlightBudget): Layout {
+  get(spec: FileLayout, config: TopicConfig, budget: InFlightBudget, parquetWorkers: ParquetWorkers): Layout {
     const id = JSON.stringify(spec)
     let layout = this.#built.get(id)
     if (!layout) {
-      layout = new Layout(spec, config, budget)
+      layout = new Layout(spec, config, budget, parquetWorkers)
       this.#built.set(id, layout)
     }
     return layout

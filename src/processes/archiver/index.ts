@@ -9,6 +9,7 @@ import { CutLog, cutsTopicOf } from './cutLog.js'
 import { DeadLetters } from './deadLetters.js'
 import { InFlightBudget } from './inFlightBudget.js'
 import type { ArchiveMetrics } from './metrics.js'
+import { ParquetWorkers } from './parquetWorkers.js'
 import { QuiesceRegistry, type QuiesceReport } from './quiesce.js'
 
 export { ArchiveMetrics } from './metrics.js'
@@ -58,6 +59,7 @@ export function createArchiverFactory(options: ArchiverFactoryOptions): Archiver
   // libuv's 4 pool threads, so more than that many at once only wait there holding memory.
   const encodeSlots = pLimit(Math.min(4, availableParallelism()))
   const quiesce = new QuiesceRegistry()
+  const parquetWorkers = new ParquetWorkers()
   const factory: ArchiverFactory = (config, sinkSpec, index) => async (ctx) => {
     let sink = sinks.get(sinkSpec.url)
     if (!sink) {
@@ -82,6 +84,7 @@ export function createArchiverFactory(options: ArchiverFactoryOptions): Archiver
         cuts,
         budget,
         encodeSlots,
+        parquetWorkers,
         metrics: options.metrics,
         lagKey: groupId,
         quiesce,
@@ -95,6 +98,7 @@ export function createArchiverFactory(options: ArchiverFactoryOptions): Archiver
     close: async () => {
       await cuts.stop()
       await kafka.disconnect()
+      await parquetWorkers.close()
     },
     quiesce: (waitMs: number) => quiesce.quiesceAll(waitMs),
     resume: () => quiesce.resume(),

@@ -4,6 +4,7 @@ import type { Cut } from '../../../src/processes/archiver/cutLog.js'
 import { layoutOf } from '../../../src/processes/archiver/cutLog.js'
 import { Layout } from '../../../src/processes/archiver/fileLayout.js'
 import { InFlightBudget } from '../../../src/processes/archiver/inFlightBudget.js'
+import { ParquetWorkers } from '../../../src/processes/archiver/parquetWorkers.js'
 import { PartitionState } from '../../../src/processes/archiver/partitionState.js'
 import { decodeConfigFields, type TopicConfig } from '../../../src/processes/state/topicConfig.js'
 
@@ -14,7 +15,8 @@ const config: TopicConfig = {
   revision: 3,
   updatedAt: '2026-01-01T00:00:00.000Z',
 }
-const layout = new Layout(layoutOf(config), config, new InFlightBudget(1e9, 1e9))
+// A JSON Lines layout: its Parquet workers are never started.
+const layout = new Layout(layoutOf(config), config, new InFlightBudget(1e9, 1e9), new ParquetWorkers())
 const body = Buffer.from('{}')
 
 function stateWith(offsets: number[]): PartitionState {
