@@ -1,16 +1,22 @@
+import type * as t from 'io-ts'
 import { formatBytes } from '../src/cli/progress.js'
+import { ScalerConfigFields } from '../src/processes/scaler/config.js'
 import { TopicConfigFields } from '../src/processes/state/topicConfig.js'
 import { type Json, type JsonSchema, toJsonSchema } from '../src/util/jsonSchema.js'
 
 /**
- * The README's topic-config table, written from the codec's JSON Schema (its descriptions, types and
- * defaults), so that the README cannot drift from what the server decodes. `npm run docs:config`
- * writes it between the markers; a test fails when the README holds anything else.
+ * The README's config tables (the topic config, the scaler config), written from the codecs' JSON
+ * Schema (their descriptions, types and defaults), so that the README cannot drift from what the
+ * server decodes. `npm run docs:config` writes each between its markers; a test fails when the README
+ * holds anything else.
  */
 
 export const startMarker =
   '<!-- topic-config:start (written by `npm run docs:config` from src/processes/state/topicConfig.ts) -->'
 export const endMarker = '<!-- topic-config:end -->'
+export const scalerStartMarker =
+  '<!-- scaler-config:start (written by `npm run docs:config` from src/processes/scaler/config.ts) -->'
+export const scalerEndMarker = '<!-- scaler-config:end -->'
 
 function isSchema(value: Json | undefined): value is JsonSchema {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -30,6 +36,8 @@ function kind(schema: JsonSchema): string {
     if (typeof minimum === 'number' && typeof maximum === 'number') return `integer ${minimum}–${maximum}`
     return typeof minimum === 'number' ? `integer ≥ ${minimum}` : 'integer'
   }
+  if (type === 'number' && typeof minimum === 'number' && typeof maximum === 'number')
+    return `number ${minimum}–${maximum}`
   if (type === 'null') return code('null')
   if (type === 'array') return isSchema(schema.items) ? `list of ${kind(schema.items)}` : 'list'
   if (type === 'object') return 'object'
@@ -85,18 +93,43 @@ function rows(schema: JsonSchema, prefix: string): Row[] {
   })
 }
 
-/** The table, one row per field (nested fields as `time.field`, list items as `sinks[].id`). */
-export function configTable(): string {
+/** A codec's table, one row per field (nested fields as `time.field`, list items as `sinks[].id`). */
+function tableOf(codec: t.Any): string {
   const lines = ['| field | type | default | meaning |', '| --- | --- | --- | --- |']
-  for (const row of rows(toJsonSchema(TopicConfigFields), ''))
+  for (const row of rows(toJsonSchema(codec), ''))
     lines.push(`| ${[code(row.field), row.kind, row.fallback, row.meaning].map(cell).join(' | ')} |`)
   return lines.join('\n')
 }
 
-/** `readme` with the table between the markers replaced by the current one. */
+/** `readme` with what lies between the two markers replaced by `table`. */
+function withBlock(readme: string, startText: string, endText: string, table: string): string {
+  const start = readme.indexOf(startText)
+  const end = readme.indexOf(endText)
+  if (start < 0 || end < start) throw new Error(`the README has no ${startText} ... ${endText} block`)
+  return `${readme.slice(0, start + startText.length)}\n${table}\n${readme.slice(end)}`
+}
+
+/** The topic-config table (`PUT /topics/:topic/config`). */
+export function configTable(): string {
+  return tableOf(TopicConfigFields)
+}
+
+/** The scaler-config table (`PUT /scaling/config`). */
+export function scalerConfigTable(): string {
+  return tableOf(ScalerConfigFields)
+}
+
+/** `readme` with the topic-config table between its markers replaced by the current one. */
 export function withConfigTable(readme: string): string {
-  const start = readme.indexOf(startMarker)
-  const end = readme.indexOf(endMarker)
-  if (start < 0 || end < start) throw new Error(`the README has no ${startMarker} ... ${endMarker} block`)
-  return `${readme.slice(0, start + startMarker.length)}\n${configTable()}\n${readme.slice(end)}`
+  return withBlock(readme, startMarker, endMarker, configTable())
+}
+
+/** `readme` with the scaler-config table between its markers replaced by the current one. */
+export function withScalerConfigTable(readme: string): string {
+  return withBlock(readme, scalerStartMarker, scalerEndMarker, scalerConfigTable())
+}
+
+/** `readme` with both tables replaced: what `npm run docs:config` writes. */
+export function withConfigTables(readme: string): string {
+  return withScalerConfigTable(withConfigTable(readme))
 }
