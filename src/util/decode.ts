@@ -16,13 +16,18 @@ export const FieldError = t.readonly(
 )
 export type FieldError = t.TypeOf<typeof FieldError>
 
+/** Field errors as one line: `path: message; path: message` (`(root)` for the value itself). */
+export function describeFieldErrors(errors: readonly FieldError[]): string {
+  return errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('; ')
+}
+
 /** Raised for input that does not decode; lists every bad field, not only the first. */
 export class ValidationError extends Error {
   constructor(
     readonly what: string,
     readonly errors: readonly FieldError[],
   ) {
-    super(`invalid ${what}: ${errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('; ')}`)
+    super(`invalid ${what}: ${describeFieldErrors(errors)}`)
     this.name = 'ValidationError'
   }
 }

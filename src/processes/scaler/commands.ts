@@ -2,7 +2,7 @@ import { isLeft } from 'fp-ts/lib/Either.js'
 import * as t from 'io-ts'
 import { CompactedView, type Decoded, type KafkaClient, type LogRecord } from '../../kafka/index.js'
 import { described, Integer, NonNegativeInteger, PositiveInteger, Timestamp } from '../../util/codecs.js'
-import { fieldErrors, stripUnknown } from '../../util/decode.js'
+import { describeFieldErrors, fieldErrors, stripUnknown } from '../../util/decode.js'
 import type { Logger } from '../../util/logging.js'
 
 /**
@@ -102,9 +102,7 @@ function decodeAs<A>(
   if (isLeft(result)) {
     return {
       ok: false,
-      reason: fieldErrors(result.left)
-        .map((e) => `${e.path || '(root)'}: ${e.message}`)
-        .join('; '),
+      reason: describeFieldErrors(fieldErrors(result.left)),
     }
   }
   return { ok: true, value: stripUnknown(codec, result.right) }

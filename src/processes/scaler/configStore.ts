@@ -1,4 +1,5 @@
 import { CompactedView, jsonRecord, type KafkaClient } from '../../kafka/index.js'
+import { describeFieldErrors } from '../../util/decode.js'
 import type { Logger } from '../../util/logging.js'
 import { configTopicSettings } from '../state/configStore.js'
 import type { EventLog } from '../state/eventLog.js'
@@ -38,7 +39,7 @@ export class KafkaScalerConfigStore implements ScalerConfigSource {
       const decoded = decodeStoredScalerConfig(value)
       return decoded.ok
         ? { ok: true, value: decoded.config }
-        : { ok: false, reason: decoded.errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('; ') }
+        : { ok: false, reason: describeFieldErrors(decoded.errors) }
     })
     this.#view = new CompactedView(
       client,

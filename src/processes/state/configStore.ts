@@ -1,5 +1,6 @@
 import type { KafkaClient } from '../../kafka/index.js'
 import { CompactedView, jsonRecord } from '../../kafka/index.js'
+import { describeFieldErrors } from '../../util/decode.js'
 import type { Logger } from '../../util/logging.js'
 import type { EventLog } from './eventLog.js'
 import type { ConfigStore } from './stores.js'
@@ -35,7 +36,7 @@ export class KafkaConfigStore implements ConfigStore {
       const decoded = decodeStoredConfig(value)
       return decoded.ok
         ? { ok: true, value: decoded.config }
-        : { ok: false, reason: decoded.errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('; ') }
+        : { ok: false, reason: describeFieldErrors(decoded.errors) }
     })
     // Keys that are not topic names belong to other readers of this topic (the scaler's `kdp:scaler`).
     this.#view = new CompactedView(
