@@ -2,7 +2,7 @@
 // for each in-service instance (and stops it when its instance is terminated), and a load that
 // ramps a topic up and down. The scaler scales out as the lag grows, the nodes join and drain it,
 // then the scaler drains and terminates nodes one by one down to the minimum.
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
@@ -15,7 +15,7 @@ import { archiveGroupId } from '../../src/processes/archiver/index.js'
 import { silentLogger } from '../../src/util/logging.js'
 import { createAutoScalingGroup, describeGroup, motoAutoScaling, motoS3 } from '../helpers/aws.js'
 import { cleanEnv } from '../helpers/commands.js'
-import { eventually, uniqueName } from '../helpers/names.js'
+import { eventually, eventuallyWhileMoving, uniqueName } from '../helpers/names.js'
 
 const brokers = inject('kafkaBrokers')
 const moto = inject('motoEndpoint')
@@ -59,7 +59,7 @@ async function ramp(topic: string, partitions: number, steps: ReadonlyArray<{ ra
 
 describe('closed loop on moto: lag grows → scale out → nodes join → lag drains → drains and terminations down to min', () => {
   it('archives every record exactly once, capacity within min/max, every scale-in after that node’s drain, bounded decisions', {
-    timeout: 600_000,
+    timeout: 840_000,
   }, async () => {
     const asg = motoAutoScaling()
     const s3 = motoS3()
@@ -160,14 +160,36 @@ describe('closed loop on moto: lag grows → scale out → nodes join → lag dr
       { rate: 1000, ms: 60_000 },
     ])
     const peak = Math.max(...seen.map((s) => s.desired))
-    await eventually(
+    // How long the way down takes depends on how fast this machine archives (the in-flight bound
+    // makes it follow moto's latency): wait while something still moves (the lag, capacity,
+    // events), and fail with what the scaler last said when nothing has for two minutes.
+    const diagnosis = async () => {
+      const address = anyAddress()
+      const scaling = address ? await fetch(`${address}/scaling`).then((r) => r.text(), String) : 'no node'
+      const lag = await admin.groupLag(archiveGroupId(cluster, topic, 's3'), topic).catch(String)
+      const logs = [...launcher.running().values()]
+        .map((n) => `--- ${n.instanceId}\n${readFileSync(n.log, 'utf8').split('\n').slice(-15).join('\n')}`)
+        .join('\n')
+      return `GET /scaling: ${scaling}\ncommitted lag: ${JSON.stringify(lag instanceof Map ? [...lag] : lag)}\nlauncher: ${JSON.stringify(launcher.history)}\nevents:\n${events.map((e) => JSON.stringify(e)).join('\n')}\n${logs}`
+    }
+    await eventuallyWhileMoving(
       'the group back at its minimum with one node',
       async () => {
         const g = await describeGroup(asg, group)
         return g.desired === 1 && g.inService.length === 1 && launcher.running().size === 1 ? true : undefined
       },
-      300_000,
-      1000,
+      async () => {
+        const g = await describeGroup(asg, group)
+        const lag = await admin.groupLag(archiveGroupId(cluster, topic, 's3'), topic)
+        return JSON.stringify([
+          g.desired,
+          g.inService.length,
+          launcher.running().size,
+          [...lag.values()],
+          events.length,
+        ])
+      },
+      { stillMs: 120_000, maxMs: 480_000, diagnosis },
     )
     // Every record committed, then every record in exactly one object.
     await eventually(

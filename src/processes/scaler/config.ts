@@ -126,7 +126,8 @@ export const ScalerConfigFields = described(
     joinTimeoutMs: withDefault(
       described(
         PositiveInteger,
-        'How long new capacity may take to join before the scaler decides again without it.',
+        'How long new capacity may take to join before the scaler decides again without it; once ' +
+          'the lag is calm, an instance from which no node joined by then is terminated (no drain).',
       ),
       300_000,
     ),

@@ -87,6 +87,11 @@ export interface Decision {
   readonly reason: string
   /** Falling behind with nothing to do about it (at the maximum, no parallelism left). */
   readonly warnings: readonly string[]
+  /**
+   * How a scale-in removes a node: `drain` (the default) drains an archiving node first;
+   * `unjoined` ends an instance that never brought up a node (it holds nothing to drain).
+   */
+  readonly by?: 'drain' | 'unjoined'
 }
 
 const streamName = (s: Pick<StreamSample, 'topic' | 'sink'>) => `${s.topic}→${s.sink}`
@@ -278,8 +283,21 @@ export function decide(
   const calm = calmness(history, last, config)
   if (!calm.calm || state.desired <= bounds.min) return hold(steady(last), pressure.warnings)
   if (state.draining) return hold(`${calm.why}; a drain is under way`)
-  if (state.desired > last.nodes)
-    return hold(`${calm.why}; ${state.desired - last.nodes} nodes asked for have not joined`)
+  if (state.desired > last.nodes) {
+    // Capacity asked for that never joined (a node that fails at boot) would hold the scale-in
+    // forever: after joinTimeoutMs, the instances without a node go first, one per decision.
+    const missing = state.desired - last.nodes
+    const waitingSince = state.lastOutAt ?? state.startedAt
+    if (now - waitingSince < config.joinTimeoutMs)
+      return hold(`${calm.why}; ${missing} nodes asked for have not joined`)
+    return {
+      action: 'in',
+      desired: state.desired - 1,
+      reason: `${calm.why}; ${missing} nodes asked for did not join within ${seconds(config.joinTimeoutMs)}: ending an instance without a node`,
+      warnings: [],
+      by: 'unjoined',
+    }
+  }
   const since = Math.max(
     state.lastOutAt ?? state.startedAt,
     state.lastInAt ?? state.startedAt,

@@ -22,6 +22,8 @@ export type ScalerEvent =
       tookMs: number
     }
   | { type: 'instance-terminated'; target: string; instanceId: string; group: string }
+  /** A scale-in that ended an instance from which no node joined within joinTimeoutMs (no drain needed). */
+  | { type: 'unjoined-instance-terminated'; instanceId: string; group: string; joinTimeoutMs: number }
   | { type: 'instances-protected'; instanceIds: string[]; group: string }
   /** An AWS call failed: what, why, and how long the scaler waits before its next call. */
   | { type: 'scaling-error'; operation: string; code: string; error: string; retryInMs: number }

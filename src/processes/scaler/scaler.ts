@@ -189,7 +189,7 @@ class ScalerRun {
       config,
       now,
     )
-    const done = await this.#execute(config, decision, capacity, group, archiving)
+    const done = await this.#execute(config, decision, capacity, group, archiving, nodes)
     await this.#publish(config, bounds, archiving, done, capacity !== undefined)
   }
 
@@ -322,6 +322,15 @@ class ScalerRun {
     return active
   }
 
+  /** An instance in service in the group that no node (live, draining or lost) reports as its own. */
+  #unjoined(group: GroupState, nodes: readonly ReportedNode[]): string | undefined {
+    const claimed = new Set(nodes.map((n) => n.instanceId))
+    return group.instances.find(
+      (i) =>
+        i.lifecycleState === 'InService' && !claimed.has(i.instanceId) && !this.#terminated.has(i.instanceId),
+    )?.instanceId
+  }
+
   /** Acts on a decision; what it could not do becomes a hold with the reason. */
   async #execute(
     config: ScalerConfig,
@@ -329,6 +338,7 @@ class ScalerRun {
     capacity: CapacityProvider | undefined,
     group: GroupState | undefined,
     archiving: readonly ReportedNode[],
+    nodes: readonly ReportedNode[],
   ): Promise<Decision> {
     const from = group?.desired ?? this.#recommended ?? archiving.length
     const held = (reason: string): Decision => ({
@@ -347,7 +357,27 @@ class ScalerRun {
         () => {},
       )
     }
-    if (decision.action === 'in' && capacity !== undefined && group !== undefined) {
+    if (
+      decision.action === 'in' &&
+      decision.by === 'unjoined' &&
+      capacity !== undefined &&
+      group !== undefined
+    ) {
+      const unjoined = this.#unjoined(group, nodes)
+      if (unjoined === undefined)
+        return held(`${decision.reason}; but every instance in ${group.name} has a node`)
+      const result = await this.#aws(config, (signal) => capacity.terminate(unjoined, signal))
+      if (!result.ok) return held(result.problem)
+      this.#terminated.add(unjoined)
+      await this.#bounded(
+        this.o.events.emit({
+          type: 'unjoined-instance-terminated',
+          instanceId: unjoined,
+          group: group.name,
+          joinTimeoutMs: config.joinTimeoutMs,
+        }),
+      ).catch(() => {})
+    } else if (decision.action === 'in' && capacity !== undefined && group !== undefined) {
       const inService = new Set(
         group.instances.filter((i) => i.lifecycleState === 'InService').map((i) => i.instanceId),
       )

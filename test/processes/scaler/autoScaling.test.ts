@@ -140,6 +140,47 @@ describe('scale-in through a drain', () => {
   })
 })
 
+describe('scale-in of an instance that never brought up a node', () => {
+  it('ends that instance after joinTimeoutMs, without a drain, and keeps the node that runs', {
+    timeout: 120_000,
+  }, async () => {
+    const client = motoAutoScaling()
+    const group = uniqueName('asg')
+    const cluster = uniqueName('nj')
+    await createAutoScalingGroup(client, group, { min: 1, max: 3, desired: 2 })
+    const [running, silent] = (await describeGroup(client, group)).inService
+    const events = await followEvents(cluster)
+    const node = await startNode(cluster, 'n0', { instanceId: running!, autoscaling: autoscaling(group) })
+    await putTopic(node, uniqueName('t'), 1)
+    const config = {
+      mode: 'auto',
+      intervalMs: 500,
+      calmIntervals: 3,
+      scaleInCooldownMs: 2000,
+      joinTimeoutMs: 3000,
+    }
+    expect((await putJson(`${node.httpAddress}/scaling/config`, config)).status).toBe(200)
+
+    await eventually(
+      'the group down to the one instance with a node',
+      async () => {
+        const now = await describeGroup(client, group)
+        return now.desired === 1 && now.inService.length === 1 ? now : undefined
+      },
+      60_000,
+      500,
+    ).then((now) => expect(now.inService).toEqual([running]))
+    const ended = events.filter((e) => e.type === 'unjoined-instance-terminated')
+    expect(ended.map((e) => e.instanceId)).toEqual([silent])
+    expect(events.filter((e) => e.type === 'drain-requested')).toEqual([])
+    const decisions = events.filter((e) => e.type === 'scaling-decision')
+    expect(decisions.map((e) => `${e.action} ${e.from}→${e.to}`)).toEqual(['in 2→1'])
+    expect(String(decisions[0]!.reason)).toMatch(/did not join within 3 s/)
+    expect(node.running().length).toBe(1)
+    client.destroy()
+  })
+})
+
 /** An Auto Scaling endpoint in front of moto that answers chosen errors (fault injection). */
 async function faultyEndpoint(): Promise<{
   url: string

@@ -201,6 +201,18 @@ describe('decide: scale in', () => {
     )
   })
 
+  it('waits for asked-for nodes while calm, then ends an instance that never brought up a node', () => {
+    const two = history([0, 10, 0, 5], { nodes: 2, cpu: 20 })
+    const waiting = decide(two, state({ desired: 3, lastOutAt: 80_000 }), bounds, config, 100_000)
+    expect(waiting).toMatchObject({ action: 'hold', desired: 3 })
+    expect(waiting.reason).toMatch(/1 nodes asked for have not joined/)
+    const late = decide(two, state({ desired: 3, lastOutAt: 60_000 }), bounds, config, 100_000)
+    expect(late).toMatchObject({ action: 'in', desired: 2, by: 'unjoined' })
+    expect(late.reason).toMatch(/did not join within 30 s/)
+    // With every asked-for node there, a scale-in drains.
+    expect(decide(calm, state({ desired: 3 }), bounds, config, 100_000).by).toBeUndefined()
+  })
+
   it('scales in above the maximum (bounds lowered), one node at a time', () => {
     expect(decide(history([5000]), state({ desired: 7 }), bounds, config, 100_000)).toMatchObject({
       action: 'in',
