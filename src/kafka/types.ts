@@ -76,6 +76,12 @@ export interface TopicConsumer {
     ): Promise<void>
     /** After every rebalance, with the partitions this member now has. */
     onAssignment(partitions: readonly number[]): void
+    /**
+     * Given, the batches of one fetch (one per partition) are each handed to it as soon as they
+     * arrive, before their turn in `onBatch`: work started here (on other threads) overlaps with
+     * the batches before. `onBatch` calls still never overlap.
+     */
+    readAhead?(partition: number, records: readonly ConsumedRecord[]): void
   }): Promise<void>
   /** Commits `offset` (the next record to read) for `partition`. */
   commit(partition: number, offset: number): Promise<void>

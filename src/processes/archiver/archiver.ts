@@ -15,6 +15,7 @@ import type { DeadLetters } from './deadLetters.js'
 import { type Layout, Layouts } from './fileLayout.js'
 import { bufferedBytes } from './fileRotation.js'
 import type { InFlightBudget } from './inFlightBudget.js'
+import type { JsonChecks, JsonVerdicts } from './jsonChecks.js'
 import type { ArchiveMetrics } from './metrics.js'
 import type { ParquetWorkers } from './parquetWorkers.js'
 import type { ArchiverLoad } from './partitionLoad.js'
@@ -30,6 +31,8 @@ import type { UploadQueue } from './uploadQueue.js'
  */
 const MAX_UPLOADS_PER_PARTITION = 2
 const OWNERSHIP_CHECK_EVERY = 64
+/** Batches smaller than this are checked on the event loop: a worker round trip is not worth it. */
+const JSON_CHECK_MIN_BATCH = 32
 /** The part of maxStopMs the archiver's stop may use; the rest is the slice table's margin. */
 const STOP_BUDGET_SHARE = 0.8
 
@@ -46,6 +49,8 @@ export interface ArchiverDeps {
   readonly encodeSlots: LimitFunction
   /** The node's Parquet writer threads (used by Parquet layouts only). */
   readonly parquetWorkers: ParquetWorkers
+  /** The node's JSON check threads (used where only whether a value is JSON matters). */
+  readonly jsonChecks: JsonChecks
   readonly metrics: ArchiveMetrics
   /** The archiver's consumer group: key of its lag, its stopped entry and its cuts. */
   readonly lagKey: string
@@ -63,6 +68,8 @@ export interface ArchiverDeps {
  */
 export class Archiver {
   readonly #partitions = new Map<number, PartitionState>()
+  /** JSON checks under way, by batch (see #checkAhead). */
+  readonly #checks = new WeakMap<readonly ConsumedRecord[], Promise<JsonVerdicts | undefined>>()
   readonly #config: TopicConfig
   readonly #layouts = new Layouts()
   readonly #layout: Layout
@@ -115,6 +122,7 @@ export class Archiver {
               this.#dropAll()
               this.#load.assigned(partitions)
             },
+            readAhead: (_partition, records) => this.#checkAhead(records),
           }),
           this.ctx.signal,
         ).catch((error: unknown) => {
@@ -164,6 +172,14 @@ export class Archiver {
     return state
   }
 
+  /** Starts checking a batch's JSON on the worker threads, when that is all its layout needs. */
+  #checkAhead(records: readonly ConsumedRecord[]): void {
+    if (records.length < JSON_CHECK_MIN_BATCH || !this.#layout.preparation.onlyChecksJson) return
+    // A check that fails (the workers closed, say) leaves the batch to JSON.parse on the event loop.
+    const check = this.deps.jsonChecks.check(records.map((r) => r.value)).catch(() => undefined)
+    this.#checks.set(records, check)
+  }
+
   #withLock(partition: number, work: () => Promise<void>): Promise<void> {
     return this.#state(partition).exclusive(work)
   }
@@ -211,6 +227,10 @@ export class Archiver {
       if (problem !== undefined) this.#stop('unsupported', new Error(problem))
       if (epoch !== this.#epoch || this.#stopped !== undefined) return
     }
+    const checks = this.#checks.get(records)
+    this.#checks.delete(records)
+    const verdicts = checks === undefined ? undefined : await checks
+    if (epoch !== this.#epoch || this.#stopped !== undefined) return
     // Opening time of new files (for the optional age rule): once per batch is precise enough.
     const batchStart = monotonicMs()
     try {
@@ -232,7 +252,10 @@ export class Archiver {
         await this.#reachPlan(partition, state, epoch, control, offset)
         const planned = state.plannedAt(offset)
         if (state.rotation.isEmpty) state.layout = planned ? this.#layoutFor(planned.layout) : this.#layout
-        const prepared = state.layout.preparation.prepare(record)
+        const prepared = state.layout.preparation.prepare(
+          record,
+          verdicts === undefined ? undefined : { verdict: verdicts.get(i) },
+        )
         if (prepared.kind === 'bad') {
           const verdict = await this.#badRecords.handle(partition, record, prepared.reason, control)
           if (verdict === 'fail') this.#stop('bad-record', new Error(prepared.reason))

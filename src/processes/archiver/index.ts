@@ -8,6 +8,7 @@ import { Archiver } from './archiver.js'
 import { CutLog, cutsTopicOf } from './cutLog.js'
 import { DeadLetters } from './deadLetters.js'
 import { InFlightBudget } from './inFlightBudget.js'
+import { JsonChecks } from './jsonChecks.js'
 import type { ArchiveMetrics } from './metrics.js'
 import { ParquetWorkers } from './parquetWorkers.js'
 import { QuiesceRegistry, type QuiesceReport } from './quiesce.js'
@@ -60,6 +61,7 @@ export function createArchiverFactory(options: ArchiverFactoryOptions): Archiver
   const encodeSlots = pLimit(Math.min(4, availableParallelism()))
   const quiesce = new QuiesceRegistry()
   const parquetWorkers = new ParquetWorkers()
+  const jsonChecks = new JsonChecks()
   const factory: ArchiverFactory = (config, sinkSpec, index) => async (ctx) => {
     let sink = sinks.get(sinkSpec.url)
     if (!sink) {
@@ -85,6 +87,7 @@ export function createArchiverFactory(options: ArchiverFactoryOptions): Archiver
         budget,
         encodeSlots,
         parquetWorkers,
+        jsonChecks,
         metrics: options.metrics,
         lagKey: groupId,
         quiesce,
@@ -99,6 +102,7 @@ export function createArchiverFactory(options: ArchiverFactoryOptions): Archiver
       await cuts.stop()
       await kafka.disconnect()
       await parquetWorkers.close()
+      await jsonChecks.close()
     },
     quiesce: (waitMs: number) => quiesce.quiesceAll(waitMs),
     resume: () => quiesce.resume(),

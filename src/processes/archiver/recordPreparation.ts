@@ -1,6 +1,7 @@
 import type { ConsumedRecord } from '../../kafka/index.js'
 import type { TopicConfig } from '../state/topicConfig.js'
 import type { BufferedRecord } from './fileRotation.js'
+import type { JsonVerdict } from './jsonChecks.js'
 import { schemaProblem } from './parquetFiles.js'
 import { PathRenderer } from './pathTemplate.js'
 import { parseTime, readJsonPath } from './recordFields.js'
@@ -19,6 +20,11 @@ export class RecordPreparation {
   readonly #paths: PathRenderer
   /** The value must be JSON (JSON Lines, or fields read). */
   readonly #needsJson: boolean
+  /**
+   * Only whether the value is JSON matters (JSON Lines, no field read): a verdict from a JSON
+   * check worker can stand in for parsing it here.
+   */
+  readonly onlyChecksJson: boolean
 
   /**
    * `copyBodies`: give each record its own copy of its bytes (for files that keep records one by
@@ -36,12 +42,33 @@ export class RecordPreparation {
       config.time.field !== null ||
       config.sortBy !== null ||
       this.#paths.readsFields
+    this.onlyChecksJson =
+      config.format === 'jsonl' &&
+      config.time.field === null &&
+      config.sortBy === null &&
+      !this.#paths.readsFields
   }
 
-  prepare(record: ConsumedRecord): Prepared {
+  /**
+   * `checked`: the value is known to be JSON (a worker parsed it), with its verdict when it is not
+   * one line of JSON; used only where only that matters (`onlyChecksJson`).
+   */
+  prepare(record: ConsumedRecord, checked?: { readonly verdict: JsonVerdict | undefined }): Prepared {
     const c = this.#config
     const value = record.value
     let parsed: unknown
+    if (this.#needsJson && value !== null && checked !== undefined && this.onlyChecksJson) {
+      const { verdict } = checked
+      if (verdict?.bad !== undefined) return { kind: 'bad', reason: verdict.bad }
+      const body =
+        verdict?.line !== undefined ? Buffer.from(verdict.line) : this.copyBodies ? Buffer.from(value) : value
+      const path = this.#paths.render(record.timestamp, undefined)
+      return {
+        kind: 'file',
+        path,
+        record: { offset: record.offset, body, timeMs: record.timestamp, sortKey: undefined },
+      }
+    }
     if (this.#needsJson) {
       if (value === null)
         return { kind: 'bad', reason: 'null value (tombstone) where a JSON record was expected' }
