@@ -18,8 +18,16 @@ export class BatchPipeline {
   readonly #rewoundTo = new Map<number, number>()
   #failure: { error: unknown } | undefined
 
-  /** `aheadBytes`: the values' bytes that may wait their turn before a push waits too. */
-  constructor(private readonly aheadBytes: number) {}
+  #queuedBatches = 0
+
+  /**
+   * `aheadBytes`, `aheadBatches`: the values' bytes and the batches that may wait their turn
+   * before a push waits too (so that small records do not pile up by the thousand batches).
+   */
+  constructor(
+    private readonly aheadBytes: number,
+    private readonly aheadBatches: number = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** A new assignment: batches queued before it are dropped (their records are read again). */
   newGeneration(): void {
@@ -46,8 +54,8 @@ export class BatchPipeline {
 
   /**
    * Queues the work of a partition's batch (records from `first`, none if undefined; values of
-   * `bytes`). Resolves once the caller may fetch on: at once while less than `aheadBytes` wait,
-   * else when it is done.
+   * `bytes`). Resolves once the caller may fetch on: at once while less than `aheadBytes` and
+   * `aheadBatches` wait, else when it is done.
    */
   async push(
     partition: number,
@@ -58,6 +66,7 @@ export class BatchPipeline {
   ): Promise<void> {
     const generation = this.#generation
     this.#queuedBytes += bytes
+    this.#queuedBatches++
     const done = this.#turn
       .then(async () => {
         if (generation !== this.#generation || this.drops(partition, first)) return
@@ -77,9 +86,10 @@ export class BatchPipeline {
       })
       .finally(() => {
         this.#queuedBytes -= bytes
+        this.#queuedBatches--
       })
     this.#turn = done
-    if (this.#queuedBytes > this.aheadBytes) await done
+    if (this.#queuedBytes > this.aheadBytes || this.#queuedBatches > this.aheadBatches) await done
   }
 
   /** Resolves when every batch queued so far is done or dropped. */

@@ -5,7 +5,7 @@ import type { TopicConsumer } from './types.js'
 
 /** Batches of one fetch handed to readAhead at once, at most (a fetch has one per partition). */
 const BATCHES_AHEAD = 16
-/** With readAhead: the values' bytes that may wait behind the batch under way (about one fetch). */
+/** With readAhead: the values' bytes, and the batches, that may wait behind the batch under way (about one fetch). */
 const BYTES_AHEAD = 8 * 1024 * 1024
 
 /** TopicConsumer on kafkajs 2.2.4: `eachBatch` with manual offset resolution and commits. */
@@ -51,7 +51,7 @@ export function kafkajsTopicConsumer(kafka: Kafka, groupId: string, topic: strin
     const { readAhead } = handlers
     // With readAhead, kafkajs hands out a fetch's batches at once and the pipeline takes them one
     // after the other while the next fetch goes out.
-    if (readAhead !== undefined) pipeline = new BatchPipeline(BYTES_AHEAD)
+    if (readAhead !== undefined) pipeline = new BatchPipeline(BYTES_AHEAD, BATCHES_AHEAD)
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       pipeline?.newGeneration()
       handlers.onAssignment(payload.memberAssignment[topic] ?? [])
@@ -73,12 +73,13 @@ export function kafkajsTopicConsumer(kafka: Kafka, groupId: string, topic: strin
           headers: m.headers ?? {},
           timestamp: Number(m.timestamp),
         }))
+        const info = { highWatermark: Number(batch.highWatermark) }
         const work = () =>
           handlers.onBatch(
             partition,
             records,
             { heartbeat, stillOwned: () => isRunning() && !isStale() },
-            { highWatermark: Number(batch.highWatermark) },
+            info,
           )
         // Buffered is "consumed" for the fetch position; the commit comes only after the upload.
         const resolve = () => {
@@ -91,7 +92,7 @@ export function kafkajsTopicConsumer(kafka: Kafka, groupId: string, topic: strin
         }
         const first = records[0]?.offset
         if (pipeline.drops(partition, first)) return
-        readAhead?.(partition, records)
+        readAhead?.(partition, records, info)
         let bytes = 0
         for (const r of records) bytes += r.value?.length ?? 0
         // Resolved before its turn: the next fetch starts after it while it waits.

@@ -79,9 +79,10 @@ export interface TopicConsumer {
     /**
      * Given, the batches of one fetch (one per partition) are each handed to it as soon as they
      * arrive, before their turn in `onBatch`: work started here (on other threads) overlaps with
-     * the batches before. `onBatch` calls still never overlap.
+     * the batches before. `onBatch` calls still never overlap. The consumer then fetches on while
+     * batches wait their turn (about one fetch ahead): what it fetched is known here first.
      */
-    readAhead?(partition: number, records: readonly ConsumedRecord[]): void
+    readAhead?(partition: number, records: readonly ConsumedRecord[], info: BatchInfo): void
   }): Promise<void>
   /** Commits `offset` (the next record to read) for `partition`. */
   commit(partition: number, offset: number): Promise<void>

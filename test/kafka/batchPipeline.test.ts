@@ -53,6 +53,20 @@ describe('BatchPipeline', () => {
     expect(returned).toBe(true)
   })
 
+  it('makes the caller wait once more than aheadBatches wait, however small they are', async () => {
+    const pipeline = new BatchPipeline(1_000_000, 2)
+    const { work, release } = recorder()
+    void pipeline.push(0, 0, 1, work('a', { hold: true }), () => {})
+    let returned = 0
+    const pushes = [1, 2].map((p) => pipeline.push(p, 0, 1, work(`b${p}`), () => {}).then(() => returned++))
+    await tick()
+    // Three batches wait or run (a, b1, b2): more than two, so the last push waits for its batch.
+    expect(returned).toBe(1)
+    release('a')
+    await Promise.all(pushes)
+    expect(returned).toBe(2)
+  })
+
   it('after a failed batch: rewinds to its first offset, drops the partition’s later batches until it is read again, gives the error once', async () => {
     const pipeline = new BatchPipeline(10_000)
     const { ran, work } = recorder()

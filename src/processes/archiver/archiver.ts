@@ -122,7 +122,11 @@ export class Archiver {
               this.#dropAll()
               this.#load.assigned(partitions)
             },
-            readAhead: (_partition, records) => this.#checkAhead(records),
+            readAhead: (partition, records, info) => {
+              // Fetched is unread until archived: the lag counts the batches waiting their turn.
+              this.#load.partition(partition).fetched(info.highWatermark, records[0]?.offset)
+              this.#checkAhead(records)
+            },
           }),
           this.ctx.signal,
         ).catch((error: unknown) => {
