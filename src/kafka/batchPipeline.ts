@@ -19,6 +19,8 @@ export class BatchPipeline {
   #failure: { error: unknown } | undefined
 
   #queuedBatches = 0
+  /** Resolved (and replaced) each time a batch is done or dropped: pushes waiting for room look again. */
+  #batchDone = signal()
 
   /**
    * `aheadBytes`, `aheadBatches`: the values' bytes and the batches that may wait their turn
@@ -54,8 +56,10 @@ export class BatchPipeline {
 
   /**
    * Queues the work of a partition's batch (records from `first`, none if undefined; values of
-   * `bytes`). Resolves once the caller may fetch on: at once while less than `aheadBytes` and
-   * `aheadBatches` wait, else when it is done.
+   * `bytes`). Resolves once the caller may fetch on: once no more than `aheadBytes` and
+   * `aheadBatches` wait (this batch included), at once or when enough batches before it are done.
+   * Waiting for room rather than for the batch itself keeps about one fetch queued while the next
+   * is on its way, so the work never waits for the broker.
    */
   async push(
     partition: number,
@@ -87,9 +91,12 @@ export class BatchPipeline {
       .finally(() => {
         this.#queuedBytes -= bytes
         this.#queuedBatches--
+        this.#batchDone.resolve()
+        this.#batchDone = signal()
       })
     this.#turn = done
-    if (this.#queuedBytes > this.aheadBytes || this.#queuedBatches > this.aheadBatches) await done
+    while (this.#queuedBytes > this.aheadBytes || this.#queuedBatches > this.aheadBatches)
+      await this.#batchDone.promise
   }
 
   /** Resolves when every batch queued so far is done or dropped. */
@@ -102,4 +109,13 @@ export class BatchPipeline {
     this.#closed = true
     return this.#turn
   }
+}
+
+/** A promise and the function that resolves it (Node 20 has no Promise.withResolvers). */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {}
+  const promise = new Promise<void>((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
 }

@@ -1,6 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs'
 import type { Logger } from '../util/logging.js'
 import type { KafkaConnectionOptions } from './connection.js'
+import { applyFastRecordDecode } from './fastRecordDecode.js'
 import { applyKafkajsIdleFix } from './idleFix.js'
 
 interface KafkajsLogEntry {
@@ -24,13 +25,15 @@ function isRoutine(message: string): boolean {
  * The one place a kafkajs client is built: kdp's log bridge (kafkajs lines become structured lines
  * of `logger`, routine ones at debug level) and the idle-loop fix. `onCrashLog` hears kafkajs's
  * "Crash:" line of a consumer group, which kafkajs writes before it sends LeaveGroup: stopping the
- * slices on it wins time over the CRASH event, which comes after.
+ * slices on it wins time over the CRASH event, which comes after. The fast record decoder goes in
+ * before kafkajs decodes its first fetch.
  */
 export function createKafka(
   options: KafkaConnectionOptions,
   onCrashLog: (groupId: string) => void = () => {},
 ): Kafka {
   applyKafkajsIdleFix()
+  applyFastRecordDecode()
   const logger = options.logger.child({ component: 'kafkajs' })
   return new Kafka({
     brokers: [...options.brokers],

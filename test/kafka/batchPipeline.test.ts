@@ -53,6 +53,28 @@ describe('BatchPipeline', () => {
     expect(returned).toBe(true)
   })
 
+  it('lets a waiting caller go on once the batches before it are done, while its own still runs', async () => {
+    // The consumer fetches again while this batch is under way: the work does not wait for the broker.
+    const pipeline = new BatchPipeline(150)
+    const { ran, work, release } = recorder()
+    void pipeline.push(0, 0, 100, work('a', { hold: true }), () => {})
+    let returned = false
+    const second = pipeline
+      .push(0, 10, 100, work('b', { hold: true }), () => {})
+      .then(() => {
+        returned = true
+      })
+    await tick()
+    expect(returned).toBe(false)
+    release('a')
+    await second
+    await tick()
+    expect(ran).toEqual(['start a', 'end a', 'start b'])
+    release('b')
+    await pipeline.settled()
+    expect(ran).toEqual(['start a', 'end a', 'start b', 'end b'])
+  })
+
   it('makes the caller wait once more than aheadBatches wait, however small they are', async () => {
     const pipeline = new BatchPipeline(1_000_000, 2)
     const { work, release } = recorder()
