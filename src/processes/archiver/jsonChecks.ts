@@ -1,20 +1,19 @@
 import { WorkerPool } from '../../util/workerPool.js'
 
-// Runs in each worker: the values arrive as one buffer and their lengths (-1: null). The same V8
-// parses them, so a reason is word for word what the event loop's JSON.parse would have said.
+// Runs in each worker: the values arrive in one buffer, with where each starts and its length (-1:
+// null). The same V8 parses them, so a reason is word for word what the event loop's JSON.parse
+// would have said.
 const workerSource = `
 const { parentPort } = require('node:worker_threads')
-parentPort.on('message', ({ bytes, lengths }) => {
+parentPort.on('message', ({ bytes, starts, lengths }) => {
   try {
     const all = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     const bad = []
     const lines = []
-    let at = 0
     for (let i = 0; i < lengths.length; i++) {
       const n = lengths[i]
       if (n < 0) continue
-      const value = all.subarray(at, at + n)
-      at += n
+      const value = all.subarray(starts[i], starts[i] + n)
       let parsed
       try {
         parsed = JSON.parse(value.toString('utf8'))
@@ -24,7 +23,8 @@ parentPort.on('message', ({ bytes, lengths }) => {
       }
       if (value.includes(0x0a)) lines.push(i, JSON.stringify(parsed))
     }
-    parentPort.postMessage({ result: { bad, lines } })
+    // The buffer goes back to be filled again: no new memory per batch.
+    parentPort.postMessage({ result: { bad, lines, buffer: bytes.buffer } }, [bytes.buffer])
   } catch (error) {
     parentPort.postMessage({ error: String((error && error.stack) || error) })
   }
@@ -42,15 +42,26 @@ export interface JsonVerdict {
 /** The verdicts of a batch, by the record's index in it; an index not in it is one line of JSON. */
 export type JsonVerdicts = ReadonlyMap<number, JsonVerdict>
 
-function decodeVerdicts(result: unknown): JsonVerdicts | undefined {
+interface CheckResult {
+  readonly verdicts: JsonVerdicts
+  /** The buffer the values came in, back from the worker. */
+  readonly buffer: ArrayBuffer | undefined
+}
+
+function decodeResult(result: unknown): CheckResult | undefined {
   if (typeof result !== 'object' || result === null || !('bad' in result) || !('lines' in result)) return
   const { bad, lines } = result
+  const buffer = 'buffer' in result && result.buffer instanceof ArrayBuffer ? result.buffer : undefined
   if (!Array.isArray(bad) || !Array.isArray(lines)) return
   const verdicts = new Map<number, JsonVerdict>()
   for (let i = 0; i + 1 < bad.length; i += 2) verdicts.set(Number(bad[i]), { bad: String(bad[i + 1]) })
   for (let i = 0; i + 1 < lines.length; i += 2) verdicts.set(Number(lines[i]), { line: String(lines[i + 1]) })
-  return verdicts
+  return { verdicts, buffer }
 }
+
+/** Buffers kept for the next batches (each about a batch of values: ~1 MiB). */
+const SPARE_BUFFERS = 4
+const MIN_BUFFER_BYTES = 64 * 1024
 
 /**
  * Checks that record values are JSON on worker threads, a batch at a time, so that the event loop
@@ -58,14 +69,16 @@ function decodeVerdicts(result: unknown): JsonVerdicts | undefined {
  * of an archiver's work on 1 KiB records. One per archiver factory (a node), shared by its archivers.
  */
 export class JsonChecks {
-  readonly #pool: WorkerPool<{ bytes: Uint8Array; lengths: Int32Array }, JsonVerdicts>
+  readonly #pool: WorkerPool<{ bytes: Uint8Array; starts: Int32Array; lengths: Int32Array }, CheckResult>
+  /** Buffers back from the workers: filling one again costs no new memory (fresh memory is slow to touch). */
+  readonly #spare: ArrayBuffer[] = []
 
   constructor(size?: number) {
     this.#pool = new WorkerPool({
       name: 'JSON check',
       source: workerSource,
       ...(size !== undefined && { size }),
-      decode: decodeVerdicts,
+      decode: decodeResult,
     })
   }
 
@@ -74,28 +87,89 @@ export class JsonChecks {
     return this.#pool.threads
   }
 
-  /** The verdicts on `values` (null values are left to the caller). The values are copied once. */
-  check(values: readonly (Uint8Array | null)[]): Promise<JsonVerdicts> {
+  /**
+   * The verdicts on `values` (null values are left to the caller). The values are copied once: as
+   * one block when they lie in order in one buffer (a fetch's records do, a few bytes of record
+   * framing apart), else one by one.
+   */
+  async check(values: readonly (Uint8Array | null)[]): Promise<JsonVerdicts> {
+    const starts = new Int32Array(values.length)
     const lengths = new Int32Array(values.length)
-    let total = 0
-    for (let i = 0; i < values.length; i++) {
-      const value = values[i]
-      lengths[i] = value == null ? -1 : value.length
-      total += value?.length ?? 0
+    const block = oneBlock(values)
+    let bytes: Uint8Array<ArrayBuffer>
+    if (block !== undefined) {
+      // A buffer of its own (not a pooled slice): it is moved to the worker, not copied again.
+      bytes = this.#bytes(block.end - block.start)
+      bytes.set(new Uint8Array(block.buffer, block.start, block.end - block.start))
+      for (let i = 0; i < values.length; i++) {
+        const value = values[i]
+        lengths[i] = value == null ? -1 : value.length
+        starts[i] = value == null ? 0 : value.byteOffset - block.start
+      }
+    } else {
+      let total = 0
+      for (let i = 0; i < values.length; i++) {
+        const value = values[i]
+        lengths[i] = value == null ? -1 : value.length
+        starts[i] = total
+        total += value?.length ?? 0
+      }
+      bytes = this.#bytes(total)
+      for (let i = 0; i < values.length; i++) {
+        const value = values[i]
+        if (value != null) bytes.set(value, starts[i])
+      }
     }
-    // A buffer of its own (not a pooled slice): it is moved to the worker, not copied again.
-    const bytes = new Uint8Array(new ArrayBuffer(total))
-    let at = 0
-    for (const value of values) {
-      if (value == null) continue
-      bytes.set(value, at)
-      at += value.length
-    }
-    return this.#pool.run({ bytes, lengths }, [bytes.buffer, lengths.buffer])
+    const { verdicts, buffer } = await this.#pool.run({ bytes, starts, lengths }, [
+      bytes.buffer,
+      starts.buffer,
+      lengths.buffer,
+    ])
+    if (buffer !== undefined && this.#spare.length < SPARE_BUFFERS) this.#spare.push(buffer)
+    return verdicts
+  }
+
+  /** `n` bytes to fill: a spare buffer big enough (and not much bigger), else a new one. */
+  #bytes(n: number): Uint8Array<ArrayBuffer> {
+    const i = this.#spare.findIndex(
+      (b) => b.byteLength >= n && b.byteLength <= 4 * Math.max(n, MIN_BUFFER_BYTES),
+    )
+    const buffer =
+      i >= 0
+        ? (this.#spare.splice(i, 1)[0] as ArrayBuffer)
+        : new ArrayBuffer(Math.max(MIN_BUFFER_BYTES, 2 ** Math.ceil(Math.log2(Math.max(1, n)))))
+    return new Uint8Array(buffer, 0, n)
   }
 
   /** Ends the workers; a check under way fails (its batch is then checked on the event loop). */
   close(): Promise<void> {
     return this.#pool.close()
   }
+}
+
+/** Most of a block may be framing, not values, before copying it whole stops paying. */
+const MAX_BLOCK_OVERHEAD = 2
+
+/**
+ * Where the values lie when they follow one another in one buffer, with little between them: the
+ * block to copy at once.
+ */
+function oneBlock(
+  values: readonly (Uint8Array | null)[],
+): { buffer: ArrayBufferLike; start: number; end: number } | undefined {
+  let buffer: ArrayBufferLike | undefined
+  let start = 0
+  let end = 0
+  let valueBytes = 0
+  for (const value of values) {
+    if (value == null) continue
+    if (buffer === undefined) {
+      buffer = value.buffer
+      start = value.byteOffset
+    } else if (value.buffer !== buffer || value.byteOffset < end) return
+    end = value.byteOffset + value.length
+    valueBytes += value.length
+  }
+  if (buffer === undefined || end - start > MAX_BLOCK_OVERHEAD * valueBytes + 4096) return
+  return { buffer, start, end }
 }

@@ -61,6 +61,25 @@ describe('JSON check workers', () => {
     expect(checks.threads).toBe(1)
   })
 
+  it('give the same verdicts whether the values lie in one buffer (copied as one block) or apart', async () => {
+    const checks = new JsonChecks(1)
+    pools.push(checks)
+    // Values in one buffer with record framing between them, as a fetch response holds them.
+    const framed = Buffer.concat(values.flatMap((v) => [Buffer.from('#frame#'), v ?? Buffer.alloc(0)]))
+    let at = 0
+    const inOneBuffer = values.map((v) => {
+      at += '#frame#'.length
+      const view = v === null ? null : framed.subarray(at, at + v.length)
+      at += v?.length ?? 0
+      return view
+    })
+    const apart = values.map((v) => (v === null ? null : Uint8Array.from(v)))
+    const fromBlock = await checks.check(inOneBuffer)
+    expect(fromBlock).toEqual(await checks.check(apart))
+    expect(fromBlock).toEqual(await checks.check(values))
+    expect([...fromBlock.keys()].sort()).toEqual([1, 2, 4, 6, 7])
+  })
+
   it('are not used where a field is read: the time field, the path or the sort key need the parsed value', () => {
     expect(new RecordPreparation(config({ time: { field: '$.created_at' } })).onlyChecksJson).toBe(false)
     expect(new RecordPreparation(config({ pathTemplate: 'lang={$.lang}' })).onlyChecksJson).toBe(false)
