@@ -1,11 +1,13 @@
 // `npm run bench:archiver -- peers`: kdp-archiver against its JVM peers on the same broker and data.
 //   ConsumerPerformance (kafka-tools 4.1): the plain JVM consumer, the limit of reading the topic.
 //   Kafka Connect 4.1 standalone, FileStreamSinkConnector, StringConverter: tasks.max 1, then 2.
-//   kdp: one node process with 1, then 2 archiver instances (one group), file sink, JSON Lines,
-//        compression none and gzip.
+//   kdp: one node process with 1, then 2 archiver instances (one group), then two node processes
+//        with one archiver each (kdp's way to use more cores: a node's archivers share its event
+//        loop); file sink, JSON Lines, compression none and gzip.
 // Data: `--records` (400,000) fake tweets of 1 KiB JSON on `--partitions` (8). Throughput is the
 // output between 10 % and 70 % of it (records × 1,025 bytes: a line and its newline), so that start-up
-// and the last file's tail count for no one. RSS: peak (VmHWM) of the measured process. Medians over
+// and the last file's tail count for no one. RSS: peak (VmHWM) of the measured process (of two
+// nodes: the sum of their peaks). Medians over
 // `--reps` (3) rounds; in each round every mode runs once, in the same order.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
@@ -28,6 +30,7 @@ import {
   startBroker,
   startWorker,
   summarize,
+  type Worker,
 } from './common.js'
 import { type ProfileSummary, summarizeProfile } from './profile.js'
 
@@ -212,45 +215,81 @@ async function connect(brokers: string, topic: string, records: number, tasks: n
 }
 
 /** One kdp node process (the benchmark worker) with `instances` archivers: records archived over time. */
+/** How kdp runs in a mode: node processes, archivers per node, compression. */
+interface KdpShape {
+  readonly nodes: number
+  readonly instances: number
+  readonly compression: 'gzip' | 'none'
+}
+
 async function kdp(
   brokers: readonly string[],
   topic: string,
   records: number,
-  instances: number,
-  compression: 'gzip' | 'none',
+  shape: KdpShape,
   maxRecords: number,
   logFile: string,
   profileFile?: string,
 ) {
   const sinkDir = mkdtempSync(join(tmpdir(), 'kdp-bench-peers-'))
-  try {
-    const worker = startWorker(
+  const name = `kdp-peers-${Date.now()}`
+  const workers = Array.from({ length: shape.nodes }, (_, i) =>
+    startWorker(
       {
         mode: 'kdp',
         brokers,
         topic,
-        name: `kdp-peers-${Date.now()}`,
+        name,
+        // Each node alone would stop at the whole topic: of several, none does; the sum decides.
         expected: records,
         sinkDir,
         rotation: { maxBytes: 1024 * 1024 * 1024, maxRecords, maxAgeMs: null, idleMs: 1000 },
-        compression,
-        instances,
+        compression: shape.compression,
+        instances: shape.instances,
         maxBytesInFlight: 256 * 1024 * 1024,
         memoryEveryMs: 20,
-        ...(profileFile !== undefined && { profileFile }),
+        ...(profileFile !== undefined && i === 0 && { profileFile }),
       },
       logFile,
-    )
-    await worker.ready
-    const rss = sampleRss(worker.pid, 100)
-    worker.go()
-    await worker.done
-    const { hwm } = rss.stop()
-    worker.kill()
-    const series = [{ t: 0, n: 0 }, ...worker.samples.map((s) => ({ t: s.t, n: s.archived ?? 0 }))]
-    return { bytesPerSec: windowRate(series, records), peakRss: hwm }
+    ),
+  )
+  try {
+    await Promise.all(workers.map((w) => w.ready))
+    const rss = workers.map((w) => sampleRss(w.pid, 100))
+    for (const w of workers) w.go()
+    if (workers.length === 1) await workers[0]?.done
+    else await allArchived(workers, records)
+    const peakRss = rss.map((r) => r.stop().hwm ?? 0).reduce((a, b) => a + b, 0)
+    for (const w of workers) w.kill()
+    return { bytesPerSec: windowRate(archivedSeries(workers), records), peakRss }
   } finally {
+    for (const w of workers) w.kill()
     rmSync(sinkDir, { recursive: true, force: true })
+  }
+}
+
+/** Records archived by all the nodes together over time (each sample's time is since its node's `go`). */
+function archivedSeries(workers: readonly Worker[]): Array<{ t: number; n: number }> {
+  const samples = workers.flatMap((w, node) => w.samples.map((s) => ({ node, t: s.t, n: s.archived ?? 0 })))
+  samples.sort((a, b) => a.t - b.t)
+  const latest = new Array<number>(workers.length).fill(0)
+  const series = [{ t: 0, n: 0 }]
+  for (const s of samples) {
+    latest[s.node] = s.n
+    series.push({ t: s.t, n: latest.reduce((a, b) => a + b, 0) })
+  }
+  return series
+}
+
+/** Resolves once the nodes together archived `records`; rejects if one fails first. */
+async function allArchived(workers: readonly Worker[], records: number): Promise<void> {
+  const failed = Promise.race(workers.map((w) => w.done.then(() => undefined)))
+  // Killed at the end, the nodes reject `done`: that is no failure any more.
+  failed.catch(() => {})
+  for (;;) {
+    const n = workers.reduce((sum, w) => sum + (w.samples.at(-1)?.archived ?? 0), 0)
+    if (n >= records) return
+    await Promise.race([failed, new Promise((r) => setTimeout(r, 20))])
   }
 }
 
@@ -272,62 +311,26 @@ async function main(): Promise<void> {
     await admin.createTopics({ topics: [{ topic, numPartitions: options.partitions }], waitForLeaders: true })
     log(`producing ${options.records.toLocaleString('en')} records of ${recordBytes} bytes`)
     await produceTweets(kafka, topic, options.partitions, options.records)
+    const run = (shape: KdpShape, profileFile?: string) =>
+      kdp(
+        cluster.brokers,
+        topic,
+        options.records,
+        shape,
+        options.maxRecords,
+        join(logDir, 'kdp.log'),
+        profileFile,
+      )
     const modes: Array<[string, () => Promise<{ bytesPerSec: number; peakRss: number | undefined }>]> = [
       ['jvm-consumer', () => consumerPerformance(brokers, topic, options.records, join(logDir, 'perf.log'))],
       ['connect-1', () => connect(brokers, topic, options.records, 1, join(logDir, 'connect-1.log'))],
-      [
-        'kdp-1-none',
-        () =>
-          kdp(
-            cluster.brokers,
-            topic,
-            options.records,
-            1,
-            'none',
-            options.maxRecords,
-            join(logDir, 'kdp.log'),
-          ),
-      ],
-      [
-        'kdp-1-gzip',
-        () =>
-          kdp(
-            cluster.brokers,
-            topic,
-            options.records,
-            1,
-            'gzip',
-            options.maxRecords,
-            join(logDir, 'kdp.log'),
-          ),
-      ],
+      ['kdp-1-none', () => run({ nodes: 1, instances: 1, compression: 'none' })],
+      ['kdp-1-gzip', () => run({ nodes: 1, instances: 1, compression: 'gzip' })],
       ['connect-2', () => connect(brokers, topic, options.records, 2, join(logDir, 'connect-2.log'))],
-      [
-        'kdp-2-none',
-        () =>
-          kdp(
-            cluster.brokers,
-            topic,
-            options.records,
-            2,
-            'none',
-            options.maxRecords,
-            join(logDir, 'kdp.log'),
-          ),
-      ],
-      [
-        'kdp-2-gzip',
-        () =>
-          kdp(
-            cluster.brokers,
-            topic,
-            options.records,
-            2,
-            'gzip',
-            options.maxRecords,
-            join(logDir, 'kdp.log'),
-          ),
-      ],
+      ['kdp-2-none', () => run({ nodes: 1, instances: 2, compression: 'none' })],
+      ['kdp-2-gzip', () => run({ nodes: 1, instances: 2, compression: 'gzip' })],
+      ['kdp-2nodes-none', () => run({ nodes: 2, instances: 1, compression: 'none' })],
+      ['kdp-2nodes-gzip', () => run({ nodes: 2, instances: 1, compression: 'gzip' })],
     ]
     for (let rep = 1; rep <= options.reps; rep++) {
       for (const [mode, run] of modes) {
@@ -341,16 +344,7 @@ async function main(): Promise<void> {
     }
     if (options.profile) {
       const profileFile = join(logDir, 'kdp-1-none.cpuprofile')
-      const result = await kdp(
-        cluster.brokers,
-        topic,
-        options.records,
-        1,
-        'none',
-        options.maxRecords,
-        join(logDir, 'kdp.log'),
-        profileFile,
-      )
+      const result = await run({ nodes: 1, instances: 1, compression: 'none' }, profileFile)
       log(`profiled kdp-1-none: ${round(result.bytesPerSec / 1e6, 1)} MB/s`)
       profile = summarizeProfile(profileFile)
       process.stdout.write(`${JSON.stringify(profile, null, 1)}\n`)
