@@ -253,7 +253,8 @@ export class Archiver {
         load.bytesIn += valueBytes
         this.deps.metrics.bytesConsumed += valueBytes
         state.cutFrom ??= offset
-        await this.#reachPlan(partition, state, epoch, control, offset)
+        // Only recorded cuts ahead need a look (an await per record costs a promise each).
+        if (state.plan.length > 0) await this.#reachPlan(partition, state, epoch, control, offset)
         const planned = state.plannedAt(offset)
         if (state.rotation.isEmpty) state.layout = planned ? this.#layoutFor(planned.layout) : this.#layout
         const prepared = state.layout.preparation.prepare(
