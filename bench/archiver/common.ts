@@ -201,7 +201,11 @@ export function procMemory(pid: number): { rss: number; hwm: number } | undefine
     return undefined
   }
   const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1])
-  return { rss: kib('VmRSS') * 1024, hwm: kib('VmHWM') * 1024 }
+  const rss = kib('VmRSS') * 1024
+  const hwm = kib('VmHWM') * 1024
+  // A process that has exited but is not reaped yet has a status without memory lines.
+  if (Number.isNaN(rss) || Number.isNaN(hwm)) return undefined
+  return { rss, hwm }
 }
 
 /** Samples a process's RSS every `everyMs` until stopped. */

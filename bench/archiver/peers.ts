@@ -332,6 +332,9 @@ async function main(): Promise<void> {
       ['kdp-2nodes-none', () => run({ nodes: 2, instances: 1, compression: 'none' })],
       ['kdp-2nodes-gzip', () => run({ nodes: 2, instances: 1, compression: 'gzip' })],
     ]
+    const unknown = options.only?.filter((m) => !modes.some(([mode]) => mode === m)) ?? []
+    if (unknown.length > 0)
+      throw new Error(`unknown mode ${unknown.join(', ')}; the modes: ${modes.map(([m]) => m).join(', ')}`)
     for (let rep = 1; rep <= options.reps; rep++) {
       for (const [mode, run] of modes) {
         if (options.only && !options.only.includes(mode)) continue
