@@ -96,30 +96,24 @@ export class JsonChecks {
     const starts = new Int32Array(values.length)
     const lengths = new Int32Array(values.length)
     const block = oneBlock(values)
-    let bytes: Uint8Array<ArrayBuffer>
-    if (block !== undefined) {
-      // A buffer of its own (not a pooled slice): it is moved to the worker, not copied again.
-      bytes = this.#bytes(block.end - block.start)
-      bytes.set(new Uint8Array(block.buffer, block.start, block.end - block.start))
-      for (let i = 0; i < values.length; i++) {
-        const value = values[i]
-        lengths[i] = value == null ? -1 : value.length
-        starts[i] = value == null ? 0 : value.byteOffset - block.start
-      }
-    } else {
-      let total = 0
-      for (let i = 0; i < values.length; i++) {
-        const value = values[i]
-        lengths[i] = value == null ? -1 : value.length
+    let total = 0
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i]
+      lengths[i] = value == null ? -1 : value.length
+      if (block !== undefined) starts[i] = value == null ? 0 : value.byteOffset - block.start
+      else {
         starts[i] = total
         total += value?.length ?? 0
       }
-      bytes = this.#bytes(total)
+    }
+    // A spare buffer or a new one of its own (not a pooled slice): moved to the worker, not copied again.
+    const bytes = this.#bytes(block === undefined ? total : block.end - block.start)
+    if (block !== undefined) bytes.set(new Uint8Array(block.buffer, block.start, block.end - block.start))
+    else
       for (let i = 0; i < values.length; i++) {
         const value = values[i]
         if (value != null) bytes.set(value, starts[i])
       }
-    }
     const { verdicts, buffer } = await this.#pool.run({ bytes, starts, lengths }, [
       bytes.buffer,
       starts.buffer,
