@@ -3,7 +3,8 @@
 //   Kafka Connect 4.1 standalone, FileStreamSinkConnector, StringConverter: tasks.max 1, then 2.
 //   kdp: one node process with 1, then 2 archiver instances (one group), then two node processes
 //        with one archiver each (kdp's way to use more cores: a node's archivers share its event
-//        loop); file sink, JSON Lines, compression none and gzip.
+//        loop); file sink, JSON Lines (every value checked to be JSON, which Connect does not
+//        do) and `lines` (values written as they are, Connect's work), compression none and gzip.
 // Data: `--records` (400,000) fake tweets of 1 KiB JSON on `--partitions` (8). Throughput is the
 // output between 10 % and 70 % of it (records × 1,025 bytes: a line and its newline), so that start-up
 // and the last file's tail count for no one. RSS: peak (VmHWM) of the measured process (of two
@@ -220,6 +221,8 @@ interface KdpShape {
   readonly nodes: number
   readonly instances: number
   readonly compression: 'gzip' | 'none'
+  /** Default jsonl (every value checked to be JSON); `lines` writes them as Connect's StringConverter does. */
+  readonly format?: 'jsonl' | 'lines'
 }
 
 async function kdp(
@@ -245,6 +248,7 @@ async function kdp(
         sinkDir,
         rotation: { maxBytes: 1024 * 1024 * 1024, maxRecords, maxAgeMs: null, idleMs: 1000 },
         compression: shape.compression,
+        ...(shape.format !== undefined && { format: shape.format }),
         instances: shape.instances,
         maxBytesInFlight: 256 * 1024 * 1024,
         memoryEveryMs: 20,
@@ -326,9 +330,13 @@ async function main(): Promise<void> {
       ['connect-1', () => connect(brokers, topic, options.records, 1, join(logDir, 'connect-1.log'))],
       ['kdp-1-none', () => run({ nodes: 1, instances: 1, compression: 'none' })],
       ['kdp-1-gzip', () => run({ nodes: 1, instances: 1, compression: 'gzip' })],
+      ['kdp-1-lines-none', () => run({ nodes: 1, instances: 1, compression: 'none', format: 'lines' })],
+      ['kdp-1-lines-gzip', () => run({ nodes: 1, instances: 1, compression: 'gzip', format: 'lines' })],
       ['connect-2', () => connect(brokers, topic, options.records, 2, join(logDir, 'connect-2.log'))],
       ['kdp-2-none', () => run({ nodes: 1, instances: 2, compression: 'none' })],
       ['kdp-2-gzip', () => run({ nodes: 1, instances: 2, compression: 'gzip' })],
+      ['kdp-2-lines-none', () => run({ nodes: 1, instances: 2, compression: 'none', format: 'lines' })],
+      ['kdp-2-lines-gzip', () => run({ nodes: 1, instances: 2, compression: 'gzip', format: 'lines' })],
       ['kdp-2nodes-none', () => run({ nodes: 2, instances: 1, compression: 'none' })],
       ['kdp-2nodes-gzip', () => run({ nodes: 2, instances: 1, compression: 'gzip' })],
     ]

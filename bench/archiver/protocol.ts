@@ -21,6 +21,8 @@ export interface WorkerConfig {
   /** kdp: the file sink's directory. */
   readonly sinkDir?: string
   readonly rotation?: RotationSettings
+  /** kdp: the config's format (default jsonl: each value checked to be JSON). */
+  readonly format?: 'jsonl' | 'lines'
   /** kdp: the config's compression (default gzip). */
   readonly compression?: 'gzip' | 'zstd' | 'none'
   /** kdp: archiver instances in this one node process (one consumer group; default 1). */

@@ -178,7 +178,8 @@ async function kdp(): Promise<void> {
   if (!config.sinkDir || !config.rotation) throw new Error('kdp mode needs sinkDir and rotation')
   const topicConfig: TopicConfig = {
     ...decodeConfigFields({
-      // Everything else is the default: JSON Lines, `dt={date}/hr={hour}` from the record timestamp.
+      // Everything else is the default: `dt={date}/hr={hour}` from the record timestamp.
+      format: config.format ?? 'jsonl',
       compression: config.compression ?? 'gzip',
       rotation: {
         maxBytes: config.rotation.maxBytes,

@@ -17,9 +17,19 @@ export type { Compression } from './compression.js'
 const MIN_GZIP_CHUNK_BYTES = 16 * 1024
 const MAX_GZIP_CHUNK_BYTES = 256 * 1024
 
-export type FileFormat = 'jsonl' | 'raw' | 'parquet'
+export type FileFormat = 'jsonl' | 'lines' | 'raw' | 'parquet'
 /** The formats whose records are framed one after another (and can be compressed while open). */
 export type FramedFormat = Exclude<FileFormat, 'parquet'>
+
+/** Bytes of framing per record: a newline after each line, a 4-byte length before each raw record. */
+export const framingBytes = (format: FramedFormat): number => (format === 'raw' ? 4 : 1)
+
+const extensions: Readonly<Record<FramedFormat, string>> = { jsonl: 'jsonl', lines: 'txt', raw: 'bin' }
+const contentTypes: Readonly<Record<FramedFormat, string>> = {
+  jsonl: 'application/x-ndjson',
+  lines: 'text/plain; charset=utf-8',
+  raw: 'application/octet-stream',
+}
 
 /**
  * The compression of the file's bytes as stored: none for Parquet, whose `compression` is the codec of
@@ -57,7 +67,7 @@ export function objectKey(
   const ext =
     format === 'parquet'
       ? 'parquet'
-      : `${format === 'jsonl' ? 'jsonl' : 'bin'}${extensionOf(storedCompression(format, compression))}`
+      : `${extensions[format]}${extensionOf(storedCompression(format, compression))}`
   const name = `${topic}+${partition}+${file.startOffset}.${ext}`
   return file.path ? `${file.path}/${name}` : name
 }
@@ -109,7 +119,7 @@ export async function encodeFile(
     )
     return { body, metadata: { contentType: 'application/vnd.apache.parquet' } }
   }
-  const contentType = format === 'jsonl' ? 'application/x-ndjson' : 'application/octet-stream'
+  const contentType = contentTypes[format]
   const whole = storedCompression(format, compression)
   const contentEncoding = contentEncodingOf(whole)
   const metadata: ObjectMetadata = { contentType, ...(contentEncoding !== undefined && { contentEncoding }) }
@@ -140,14 +150,14 @@ export function restOf(file: OpenFile, format: FramedFormat): Buffer {
 /** The records' bytes in the file's framing (see `encodeFile`). */
 export function frameRecords(records: readonly BufferedRecord[], format: FramedFormat): Buffer {
   // One allocation and one copy per record: this runs on the main thread for every byte archived.
-  const framing = format === 'jsonl' ? 1 : 4
+  const framing = framingBytes(format)
   let size = 0
   for (const record of records) size += record.body.length + framing
   const plain = Buffer.allocUnsafe(size)
   let at = 0
   for (const record of records) {
     // TypedArray#set, not Buffer#copy: the same memcpy without Buffer's per-call argument checks.
-    if (format === 'jsonl') {
+    if (format !== 'raw') {
       plain.set(record.body, at)
       at += record.body.length
       plain[at++] = 0x0a

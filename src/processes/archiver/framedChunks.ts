@@ -1,4 +1,4 @@
-import type { FramedFormat } from './fileEncoding.js'
+import { type FramedFormat, framingBytes } from './fileEncoding.js'
 
 const FIRST_CHUNK_BYTES = 16 * 1024
 const MAX_CHUNK_BYTES = 256 * 1024
@@ -20,7 +20,7 @@ export class FramedChunks {
   constructor(private readonly format: FramedFormat) {}
 
   append(body: Buffer): void {
-    const framing = this.format === 'jsonl' ? 1 : 4
+    const framing = framingBytes(this.format)
     const size = body.length + framing
     let chunk = this.#current
     if (chunk === undefined || chunk.length - this.#at < size) {
@@ -30,7 +30,7 @@ export class FramedChunks {
       this.#current = chunk
       this.#at = 0
     }
-    if (this.format === 'jsonl') {
+    if (this.format !== 'raw') {
       chunk.set(body, this.#at)
       chunk[this.#at + body.length] = 0x0a
     } else {

@@ -13,7 +13,8 @@ export type Prepared =
 
 /**
  * Turns consumed records into what goes into a file, following one topic's config: checks and
- * reads the JSON (only as much as the config needs), finds the record time and the output path.
+ * reads the JSON (only as much as the config needs; `lines` only checks that a value is one line),
+ * finds the record time and the output path.
  */
 export class RecordPreparation {
   readonly #config: TopicConfig
@@ -79,6 +80,13 @@ export class RecordPreparation {
       } catch (error) {
         return { kind: 'bad', reason: `not JSON: ${error instanceof Error ? error.message : String(error)}` }
       }
+    }
+    if (c.format === 'lines') {
+      // Written as it is: it must be one line (and a line, not a tombstone), else the file's lines
+      // would no longer be its records.
+      if (value === null) return { kind: 'bad', reason: 'null value (tombstone) where a line was expected' }
+      if (value.includes(0x0a))
+        return { kind: 'bad', reason: 'the value holds a newline: a line must be one line' }
     }
     const schema = c.format === 'parquet' ? c.parquet.schema : []
     if (schema.length > 0) {

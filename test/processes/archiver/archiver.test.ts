@@ -16,6 +16,7 @@ import {
   kafka,
   produce,
   readArchive,
+  readDeadLetters,
   runArchiver,
   s3Options,
   topicConfig,
@@ -121,20 +122,7 @@ describe('the archiver', () => {
     const config = topicConfig(topic, { time: { field: '$.ts' }, rotation: { maxAgeMs: 300 } })
     const { metrics } = runArchiver(config, `file://${dir}`)
     await eventually('2 archived', () => (metrics.recordsArchived === 2 ? true : undefined))
-    const consumer = kafka.consumer({ groupId: uniqueName('dlq-reader') })
-    const dead: Array<{ key: string | undefined; value: string; headers: Record<string, string> }> = []
-    await consumer.connect()
-    await consumer.subscribe({ topic: `${topic}.dlq`, fromBeginning: true })
-    await consumer.run({
-      eachMessage: async ({ message }) =>
-        void dead.push({
-          key: message.key?.toString(),
-          value: message.value?.toString() ?? '',
-          headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
-        }),
-    })
-    await eventually('3 dead letters', () => (dead.length === 3 ? true : undefined))
-    await consumer.disconnect()
+    const dead = await readDeadLetters(topic, 3)
     expect(dead[0]).toMatchObject({
       key: 'k1',
       value: '{"broken',
@@ -154,6 +142,29 @@ describe('the archiver', () => {
         .sort(),
     ).toEqual([1, 4])
     expect(metrics.badRecords).toBe(3)
+  })
+
+  it('archives lines as they are (text, not checked), and sends a value with a newline to the dead letters', async () => {
+    const topic = uniqueName('lines')
+    await createTopic(topic, 1)
+    const values = ['plain text', '{"id":1}', 'two\nlines', '{"not closed', 'ünïcödé ✓']
+    await produce(
+      topic,
+      values.map((value) => ({ value })),
+    )
+    const dir = mkdtempSync(join(tmpdir(), 'kdp-lines-'))
+    const { metrics } = runArchiver(
+      topicConfig(topic, { format: 'lines', rotation: { maxAgeMs: 300 } }),
+      `file://${dir}`,
+    )
+    await eventually('4 archived', () => (metrics.recordsArchived === 4 ? true : undefined))
+    const dead = await readDeadLetters(topic, 1)
+    expect(dead[0]).toMatchObject({ value: 'two\nlines', headers: { 'kdp-source-offset': '2' } })
+    expect(dead[0]!.headers['kdp-error-reason']).toBe('the value holds a newline: a line must be one line')
+    const archive = await readArchive(openSink(`file://${dir}`))
+    expect(archive.map((l) => l.line)).toEqual(['plain text', '{"id":1}', '{"not closed', 'ünïcödé ✓'])
+    expect(archive.every((l) => l.key.endsWith('.txt.gz'))).toBe(true)
+    expect(metrics.badRecords).toBe(1)
   })
 
   it('resumes from the committed offset after a restart, without archiving anything twice', async () => {

@@ -38,6 +38,8 @@ describe('objectKey', () => {
   it.each([
     ['jsonl', 'none', 'dt=2024-03-10/hr=14/orders+3+1200.jsonl'],
     ['jsonl', 'gzip', 'dt=2024-03-10/hr=14/orders+3+1200.jsonl.gz'],
+    ['lines', 'none', 'dt=2024-03-10/hr=14/orders+3+1200.txt'],
+    ['lines', 'zstd', 'dt=2024-03-10/hr=14/orders+3+1200.txt.zst'],
     ['raw', 'none', 'dt=2024-03-10/hr=14/orders+3+1200.bin'],
     ['raw', 'gzip', 'dt=2024-03-10/hr=14/orders+3+1200.bin.gz'],
   ] as const)('%s/%s -> %s', (format, compression, key) => {
@@ -75,6 +77,14 @@ describe('encodeFile', () => {
     expect(metadata).toEqual({ contentType: 'application/x-ndjson' })
   })
 
+  it('writes lines as JSON Lines are framed, as text', async () => {
+    const text = [rec(5, 'plain text'), rec(6, '{"a":1}'), rec(7, 'ü')]
+    const { body, metadata } = await encodeFile(file(text), 'lines', 'none', false)
+    expect(body.toString('utf8')).toBe('plain text\n{"a":1}\nü\n')
+    expect(body.length).toBe(file(text).bytes)
+    expect(metadata).toEqual({ contentType: 'text/plain; charset=utf-8' })
+  })
+
   it('writes an empty body for a file without records', async () => {
     const { body } = await encodeFile(file([]), 'jsonl', 'none', false)
     expect(body.length).toBe(0)
@@ -83,7 +93,7 @@ describe('encodeFile', () => {
   })
 
   it('gzips to bytes that gunzip to the uncompressed encoding', async () => {
-    for (const format of ['jsonl', 'raw'] as FileFormat[]) {
+    for (const format of ['jsonl', 'lines', 'raw'] as FileFormat[]) {
       const plain = await encodeFile(file(records), format, 'none', false)
       const zipped = await encodeFile(file(records), format, 'gzip', false)
       expect(zipped.body[0]).toBe(0x1f)

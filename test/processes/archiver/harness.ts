@@ -10,7 +10,7 @@ import type { Sink } from '../../../src/sinks/sink.js'
 import { createTestContext } from '../../../src/testing.js'
 import type { Logger } from '../../../src/util/logging.js'
 import { silentLogger } from '../../../src/util/logging.js'
-import { uniqueName } from '../../helpers/names.js'
+import { eventually, uniqueName } from '../../helpers/names.js'
 
 export const brokers = inject('kafkaBrokers').split(',')
 export const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING })
@@ -20,15 +20,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-export function topicConfig(topic: string, fields: Record<string, unknown>): TopicConfig {
-  return {
-    ...decodeConfigFields(fields),
-    version: 1,
-    topic,
-    revision: 1,
-    updatedAt: new Date().toISOString(),
-  }
-}
+export { topicConfig } from './configs.js'
 
 export const s3Options = (endpoint: string) => ({
   s3: {
@@ -95,6 +87,28 @@ export async function produce(
   for (let i = 0; i < messages.length; i += 500)
     await producer.send({ topic, messages: messages.slice(i, i + 500) })
   await producer.disconnect()
+}
+
+/** The first `count` records of the topic's dead-letter topic (`<topic>.dlq`), headers as strings. */
+export async function readDeadLetters(
+  topic: string,
+  count: number,
+): Promise<Array<{ key: string | undefined; value: string; headers: Record<string, string> }>> {
+  const consumer = kafka.consumer({ groupId: uniqueName('dlq-reader') })
+  const dead: Array<{ key: string | undefined; value: string; headers: Record<string, string> }> = []
+  await consumer.connect()
+  await consumer.subscribe({ topic: `${topic}.dlq`, fromBeginning: true })
+  await consumer.run({
+    eachMessage: async ({ message }) =>
+      void dead.push({
+        key: message.key?.toString(),
+        value: message.value?.toString() ?? '',
+        headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])),
+      }),
+  })
+  await eventually(`${count} dead letters`, () => (dead.length >= count ? true : undefined))
+  await consumer.disconnect()
+  return dead
 }
 
 /** Every line of every object in the sink, with the object it came from. */

@@ -4,22 +4,14 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { ConsumedRecord } from '../../../src/kafka/index.js'
 import { JsonChecks } from '../../../src/processes/archiver/jsonChecks.js'
 import { RecordPreparation } from '../../../src/processes/archiver/recordPreparation.js'
-import { decodeConfigFields, type TopicConfig } from '../../../src/processes/state/topicConfig.js'
+import { topicConfig } from './configs.js'
 
 const pools: JsonChecks[] = []
 afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.close()))
 })
 
-function config(fields: Record<string, unknown>): TopicConfig {
-  return {
-    ...decodeConfigFields(fields),
-    version: 1,
-    topic: 't',
-    revision: 1,
-    updatedAt: '2026-12-01T00:00:00Z',
-  }
-}
+const config = (fields: Record<string, unknown>) => topicConfig('t', fields)
 
 const values: Array<Buffer | null> = [
   Buffer.from('{"id":1,"text":"plain"}'),

@@ -43,7 +43,7 @@ const expectedBodies = (count: number) =>
   Array.from({ length: count }, (_, offset) => record(offset).body.toString())
 
 describe('OpenFileCompression', () => {
-  it.each(['jsonl', 'raw'] as FramedFormat[])(
+  it.each(['jsonl', 'lines', 'raw'] as FramedFormat[])(
     'compresses a %s file while it is open into the same bytes as compressing it whole',
     async (format) => {
       const compression = new OpenFileCompression(format, 'gzip')
@@ -62,7 +62,7 @@ describe('OpenFileCompression', () => {
       expect(streamed.body.equals(whole.body)).toBe(true)
       const plain = gunzipSync(streamed.body)
       const bodies =
-        format === 'jsonl' ? plain.toString().split('\n').slice(0, -1) : decodeRawFrames(plain).map(String)
+        format !== 'raw' ? plain.toString().split('\n').slice(0, -1) : decodeRawFrames(plain).map(String)
       expect(bodies).toEqual(expectedBodies(3000))
     },
   )
