@@ -97,6 +97,10 @@ interface Run {
   readonly rep: number
   readonly bytesPerSec: number
   readonly peakRss: number | undefined
+  /** kdp on one node: the CPU time of the node process, all threads, from `go` to the last record. */
+  readonly cpuSeconds?: number
+  /** kdp on one node: the files it wrote. */
+  readonly files?: number
   readonly load: number[]
 }
 
@@ -261,11 +265,15 @@ async function kdp(
     await Promise.all(workers.map((w) => w.ready))
     const rss = workers.map((w) => sampleRss(w.pid, 100))
     for (const w of workers) w.go()
-    if (workers.length === 1) await workers[0]?.done
-    else await allArchived(workers, records)
+    const done = workers.length === 1 ? await workers[0]?.done : undefined
+    if (done === undefined) await allArchived(workers, records)
     const peakRss = rss.map((r) => r.stop().hwm ?? 0).reduce((a, b) => a + b, 0)
     for (const w of workers) w.kill()
-    return { bytesPerSec: windowRate(archivedSeries(workers), records), peakRss }
+    return {
+      bytesPerSec: windowRate(archivedSeries(workers), records),
+      peakRss,
+      ...(done !== undefined && { cpuSeconds: done.cpuSeconds, files: done.filesWritten }),
+    }
   } finally {
     for (const w of workers) w.kill()
     rmSync(sinkDir, { recursive: true, force: true })
@@ -325,7 +333,7 @@ async function main(): Promise<void> {
         join(logDir, 'kdp.log'),
         profileFile,
       )
-    const modes: Array<[string, () => Promise<{ bytesPerSec: number; peakRss: number | undefined }>]> = [
+    const modes: Array<[string, () => Promise<Omit<Run, 'mode' | 'rep' | 'load'>>]> = [
       ['jvm-consumer', () => consumerPerformance(brokers, topic, options.records, join(logDir, 'perf.log'))],
       ['connect-1', () => connect(brokers, topic, options.records, 1, join(logDir, 'connect-1.log'))],
       ['kdp-1-none', () => run({ nodes: 1, instances: 1, compression: 'none' })],
@@ -349,7 +357,11 @@ async function main(): Promise<void> {
         const result = await run()
         runs.push({ mode, rep, ...result, load: load() })
         log(
-          `rep ${rep} ${mode}: ${round(result.bytesPerSec / 1e6, 1)} MB/s, peak RSS ${round((result.peakRss ?? 0) / 2 ** 20, 1)} MiB (load ${load().join(' ')})`,
+          `rep ${rep} ${mode}: ${round(result.bytesPerSec / 1e6, 1)} MB/s, peak RSS ${round((result.peakRss ?? 0) / 2 ** 20, 1)} MiB` +
+            (result.cpuSeconds !== undefined
+              ? `, CPU ${round(result.cpuSeconds, 2)} s, ${result.files} files`
+              : '') +
+            ` (load ${load().join(' ')})`,
         )
       }
     }
