@@ -206,9 +206,41 @@ describe('the dashboard in a browser', () => {
   })
 
   it('goes on through another node when the node it reads from is killed, and marks what moved', async () => {
+    // The page must read from a node that runs a process, or nothing would move: if its node runs
+    // none (the assignment may leave one idle), it is opened on one that does.
+    const running = await page.$$eval('[data-testid=placement-row]', (rows) =>
+      rows.map((r) => r.getAttribute('data-node-id')),
+    )
+    if (!running.includes((await connectedTo()).nodeId)) {
+      const busy = nodes.find((n) => running.includes(n.nodeId))!
+      await page.goto(`${busy.address}/`)
+      await waitForText('#connection', `connected to ${busy.nodeId}`)
+    }
     const before = await connectedTo()
     expect(before.state).toBe('live')
     const victim = nodes.find((n) => n.nodeId === before.nodeId)!
+    expect(running).toContain(victim.nodeId)
+    // A move stays marked for a while only: no earlier mark may count, and the victim's is watched
+    // for from the kill on, so that a slow step below cannot make the test miss it.
+    await page.waitForFunction(
+      () =>
+        (globalThis as unknown as PageGlobals).document.querySelectorAll(
+          '[data-testid=placement-row][data-moved=true]',
+        ).length === 0,
+      undefined,
+      { timeout: 60_000, polling: 200 },
+    )
+    const moved = page.waitForFunction(
+      (from) =>
+        [
+          ...(globalThis as unknown as PageGlobals).document.querySelectorAll(
+            '[data-testid=placement-row][data-moved=true]',
+          ),
+        ].some((row) => row.textContent?.includes(`moved from ${from}`)),
+      victim.nodeId,
+      { timeout: 100_000, polling: 100 },
+    )
+    moved.catch(() => {})
     const exited = new Promise((resolve) => victim.child.once('exit', resolve))
     victim.child.kill('SIGKILL')
     await exited
@@ -231,7 +263,7 @@ describe('the dashboard in a browser', () => {
     const resumed = await points()
     await waitForPoints(resumed + 3)
     // The victim's processes start elsewhere after its session times out: the rows say so.
-    await page.waitForSelector('[data-testid=placement-row][data-moved=true]', { timeout: 90_000 })
+    await moved
     const shot = join(screenshots, 'after-failover.png')
     await page.screenshot({ path: shot, fullPage: true })
     expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG')
