@@ -111,7 +111,11 @@ describe('scale-in through a drain', () => {
     watching = false
     await watcher
 
-    const terminated = events.filter((e) => e.type === 'instance-terminated')
+    // The events come through Kafka, a moment after Auto Scaling shows the terminations.
+    const terminated = await eventually('two instance-terminated events', () => {
+      const found = events.filter((e) => e.type === 'instance-terminated')
+      return found.length >= 2 ? found : undefined
+    })
     expect(terminated).toHaveLength(2)
     for (const t of terminated) {
       const target = String(t.target)
@@ -170,7 +174,11 @@ describe('scale-in of an instance that never brought up a node', () => {
       60_000,
       500,
     ).then((now) => expect(now.inService).toEqual([running]))
-    const ended = events.filter((e) => e.type === 'unjoined-instance-terminated')
+    // The events come through Kafka, a moment after Auto Scaling shows the termination.
+    const ended = await eventually('the unjoined-instance-terminated event', () => {
+      const found = events.filter((e) => e.type === 'unjoined-instance-terminated')
+      return found.length > 0 ? found : undefined
+    })
     expect(ended.map((e) => e.instanceId)).toEqual([silent])
     expect(events.filter((e) => e.type === 'drain-requested')).toEqual([])
     const decisions = events.filter((e) => e.type === 'scaling-decision')
