@@ -1,6 +1,8 @@
 // `npm run bench:archiver -- peers`: kdp-archiver against its JVM peers on the same broker and data.
 //   ConsumerPerformance (kafka-tools 4.1): the plain JVM consumer, the limit of reading the topic.
-//   Kafka Connect 4.1 standalone, FileStreamSinkConnector, StringConverter: tasks.max 1, then 2.
+//   Kafka Connect 4.1 standalone, FileStreamSinkConnector, StringConverter: tasks.max 1, then 2;
+//   for gzip, the same work through JDK gzip at kdp's level (bench/peers/gzip-sink: no connector
+//   on Maven Central writes gzip files).
 //   kdp: one node process with 1, then 2 archiver instances (one group), then two node processes
 //        with one archiver each (kdp's way to use more cores: a node's archivers share its event
 //        loop); file sink, JSON Lines (every value checked to be JSON, which Connect does not
@@ -11,11 +13,22 @@
 // nodes: the sum of their peaks). Medians over
 // `--reps` (3) rounds; in each round every mode runs once, in the same order.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { gunzipSync } from 'node:zlib'
 import { cacheDir, freePort, repoRoot } from '../../services/process.js'
+import { GZIP_LEVEL } from '../../src/processes/archiver/compression.js'
 import {
   codeVersion,
   compileWorker,
@@ -42,8 +55,8 @@ interface Options {
   maxRecords: number
   keepLogs: boolean
   only: string[] | undefined
-  /** Adds one kdp-1-none run with a CPU profile of its main thread, summarized. */
-  profile: boolean
+  /** Adds one run of this kdp mode (`--profile <mode>`) with a CPU profile of its main thread, summarized. */
+  profile: string | undefined
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -54,7 +67,7 @@ function parseArgs(argv: readonly string[]): Options {
     maxRecords: 5000,
     keepLogs: false,
     only: undefined,
-    profile: false,
+    profile: undefined,
   }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]
@@ -68,7 +81,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (flag === '--reps') options.reps = value()
     else if (flag === '--max-records') options.maxRecords = value()
     else if (flag === '--keep-logs') options.keepLogs = true
-    else if (flag === '--profile') options.profile = true
+    else if (flag === '--profile') options.profile = argv[++i]
     else if (flag === '--only') options.only = (argv[++i] ?? '').split(',')
     else throw new Error(`unknown argument ${flag}`)
   }
@@ -91,6 +104,9 @@ function windowRate(series: ReadonlyArray<{ t: number; n: number }>, total: numb
   }
   return ((0.6 * total * lineBytes) / (at(0.7) - at(0.1))) * 1000
 }
+
+/** What one run of a mode measured. */
+type Measured = Omit<Run, 'mode' | 'rep' | 'load'>
 
 interface Run {
   readonly mode: string
@@ -160,8 +176,20 @@ async function consumerPerformance(brokers: string, topic: string, records: numb
   return { bytesPerSec: windowRate(points, records), peakRss: hwm }
 }
 
-/** Connect standalone with FileStreamSinkConnector: the output file's size over time. */
-async function connect(brokers: string, topic: string, records: number, tasks: number, logFile: string) {
+/**
+ * Connect standalone with FileStreamSinkConnector (progress: the output file's size over time) or,
+ * for `gzip`, with bench/peers/gzip-sink's GzipFileSinkConnector (FileStreamSink's work through
+ * JDK gzip at kdp's level; progress: the records each task printed it had written). A gzip run is
+ * stopped gracefully and its files read back: they must hold every record.
+ */
+async function connect(
+  brokers: string,
+  topic: string,
+  records: number,
+  tasks: number,
+  compression: 'gzip' | 'none',
+  logFile: string,
+) {
   const dir = mkdtempSync(join(tmpdir(), 'kdp-bench-connect-'))
   const output = join(dir, 'out.jsonl')
   const name = `bench-sink-${Date.now()}`
@@ -179,7 +207,9 @@ async function connect(brokers: string, topic: string, records: number, tasks: n
     join(dir, 'connector.properties'),
     [
       `name=${name}`,
-      'connector.class=org.apache.kafka.connect.file.FileStreamSinkConnector',
+      compression === 'gzip'
+        ? `connector.class=dev.kdp.bench.GzipFileSinkConnector\ngzip.level=${GZIP_LEVEL}`
+        : 'connector.class=org.apache.kafka.connect.file.FileStreamSinkConnector',
       `tasks.max=${tasks}`,
       `topics=${topic}`,
       `file=${output}`,
@@ -196,27 +226,59 @@ async function connect(brokers: string, topic: string, records: number, tasks: n
   const rss = sampleRss(child.pid ?? 0, 100)
   const started = performance.now()
   const series: Array<{ t: number; n: number }> = [{ t: 0, n: 0 }]
-  const expected = records * lineBytes
+  // gzip: "progress <task> <records written>" after each batch.
+  const written = new Map<string, number>()
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const match = /^progress (\d+) (\d+)$/.exec(line)
+    if (match) written.set(match[1] as string, Number(match[2]))
+  })
+  const progress = (): number => {
+    if (compression === 'gzip') return [...written.values()].reduce((a, b) => a + b, 0)
+    try {
+      return statSync(output).size / lineBytes
+    } catch {
+      return 0 // Not created yet.
+    }
+  }
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`Connect exited with ${child.exitCode} (log: ${logFile})`)
-      let size = 0
-      try {
-        size = statSync(output).size
-      } catch {
-        // Not created yet.
-      }
-      series.push({ t: performance.now() - started, n: size / lineBytes })
-      if (size >= expected) break
+      const n = progress()
+      series.push({ t: performance.now() - started, n })
+      if (n >= records) break
       if (performance.now() - started > 300_000) throw new Error(`Connect did not finish (log: ${logFile})`)
       await new Promise((r) => setTimeout(r, 20))
     }
-    return { bytesPerSec: windowRate(series, records), peakRss: rss.stop().hwm }
+    const result = { bytesPerSec: windowRate(series, records), peakRss: rss.stop().hwm }
+    if (compression === 'gzip') {
+      await stopGracefully(child)
+      const lines = readdirSync(dir)
+        .filter((f) => f.endsWith('.gz'))
+        .reduce((sum, f) => sum + countLines(gunzipSync(readFileSync(join(dir, f)))), 0)
+      if (lines !== records)
+        throw new Error(`Connect's gzip files hold ${lines} records, not ${records} (log: ${logFile})`)
+    }
+    return result
   } finally {
     child.kill('SIGKILL')
-    await new Promise((r) => child.once('exit', r))
+    if (child.exitCode === null) await new Promise((r) => child.once('exit', r))
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** SIGTERM, so that Connect stops its tasks (and they finish their files); SIGKILL after 30 s. */
+async function stopGracefully(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+  await exited
+  clearTimeout(timer)
+}
+
+function countLines(bytes: Buffer): number {
+  let n = 0
+  for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) n++
+  return n
 }
 
 /** One kdp node process (the benchmark worker) with `instances` archivers: records archived over time. */
@@ -333,21 +395,39 @@ async function main(): Promise<void> {
         join(logDir, 'kdp.log'),
         profileFile,
       )
-    const modes: Array<[string, () => Promise<Omit<Run, 'mode' | 'rep' | 'load'>>]> = [
+    const kdpShapes = new Map<string, KdpShape>([
+      ['kdp-1-none', { nodes: 1, instances: 1, compression: 'none' }],
+      ['kdp-1-gzip', { nodes: 1, instances: 1, compression: 'gzip' }],
+      ['kdp-1-lines-none', { nodes: 1, instances: 1, compression: 'none', format: 'lines' }],
+      ['kdp-1-lines-gzip', { nodes: 1, instances: 1, compression: 'gzip', format: 'lines' }],
+      ['kdp-2-none', { nodes: 1, instances: 2, compression: 'none' }],
+      ['kdp-2-gzip', { nodes: 1, instances: 2, compression: 'gzip' }],
+      ['kdp-2-lines-none', { nodes: 1, instances: 2, compression: 'none', format: 'lines' }],
+      ['kdp-2-lines-gzip', { nodes: 1, instances: 2, compression: 'gzip', format: 'lines' }],
+      ['kdp-2nodes-none', { nodes: 2, instances: 1, compression: 'none' }],
+      ['kdp-2nodes-gzip', { nodes: 2, instances: 1, compression: 'gzip' }],
+    ])
+    const kdpModes = (prefix: string) =>
+      [...kdpShapes]
+        .filter(([mode]) => mode.startsWith(prefix))
+        .map(([mode, shape]): [string, () => Promise<Measured>] => [mode, () => run(shape)])
+    const connectMode =
+      (tasks: number, compression: 'gzip' | 'none'): (() => Promise<Measured>) =>
+      () =>
+        connect(brokers, topic, options.records, tasks, compression, join(logDir, `connect-${tasks}.log`))
+    // In each round the modes run in this order: each peer just before the kdp modes it is paired with.
+    const modes: Array<[string, () => Promise<Measured>]> = [
       ['jvm-consumer', () => consumerPerformance(brokers, topic, options.records, join(logDir, 'perf.log'))],
-      ['connect-1', () => connect(brokers, topic, options.records, 1, join(logDir, 'connect-1.log'))],
-      ['kdp-1-none', () => run({ nodes: 1, instances: 1, compression: 'none' })],
-      ['kdp-1-gzip', () => run({ nodes: 1, instances: 1, compression: 'gzip' })],
-      ['kdp-1-lines-none', () => run({ nodes: 1, instances: 1, compression: 'none', format: 'lines' })],
-      ['kdp-1-lines-gzip', () => run({ nodes: 1, instances: 1, compression: 'gzip', format: 'lines' })],
-      ['connect-2', () => connect(brokers, topic, options.records, 2, join(logDir, 'connect-2.log'))],
-      ['kdp-2-none', () => run({ nodes: 1, instances: 2, compression: 'none' })],
-      ['kdp-2-gzip', () => run({ nodes: 1, instances: 2, compression: 'gzip' })],
-      ['kdp-2-lines-none', () => run({ nodes: 1, instances: 2, compression: 'none', format: 'lines' })],
-      ['kdp-2-lines-gzip', () => run({ nodes: 1, instances: 2, compression: 'gzip', format: 'lines' })],
-      ['kdp-2nodes-none', () => run({ nodes: 2, instances: 1, compression: 'none' })],
-      ['kdp-2nodes-gzip', () => run({ nodes: 2, instances: 1, compression: 'gzip' })],
+      ['connect-1', connectMode(1, 'none')],
+      ['connect-1-gzip', connectMode(1, 'gzip')],
+      ...kdpModes('kdp-1-'),
+      ['connect-2', connectMode(2, 'none')],
+      ['connect-2-gzip', connectMode(2, 'gzip')],
+      ...kdpModes('kdp-2'),
     ]
+    const profiled = options.profile === undefined ? undefined : kdpShapes.get(options.profile)
+    if (options.profile !== undefined && profiled === undefined)
+      throw new Error(`--profile needs a kdp mode: ${[...kdpShapes.keys()].join(', ')}`)
     const unknown = options.only?.filter((m) => !modes.some(([mode]) => mode === m)) ?? []
     if (unknown.length > 0)
       throw new Error(`unknown mode ${unknown.join(', ')}; the modes: ${modes.map(([m]) => m).join(', ')}`)
@@ -365,10 +445,10 @@ async function main(): Promise<void> {
         )
       }
     }
-    if (options.profile) {
-      const profileFile = join(logDir, 'kdp-1-none.cpuprofile')
-      const result = await run({ nodes: 1, instances: 1, compression: 'none' }, profileFile)
-      log(`profiled kdp-1-none: ${round(result.bytesPerSec / 1e6, 1)} MB/s`)
+    if (profiled !== undefined) {
+      const profileFile = join(logDir, `${options.profile}.cpuprofile`)
+      const result = await run(profiled, profileFile)
+      log(`profiled ${options.profile}: ${round(result.bytesPerSec / 1e6, 1)} MB/s`)
       profile = summarizeProfile(profileFile)
       process.stdout.write(`${JSON.stringify(profile, null, 1)}\n`)
     }
