@@ -57,6 +57,8 @@ interface Options {
   only: string[] | undefined
   /** Adds one run of this kdp mode (`--profile <mode>`) with a CPU profile of its main thread, summarized. */
   profile: string | undefined
+  /** Flags for kdp's node processes (`--node-args '--single-threaded-gc'`), to try V8 and Node settings. */
+  nodeArgs: string[]
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -68,6 +70,7 @@ function parseArgs(argv: readonly string[]): Options {
     keepLogs: false,
     only: undefined,
     profile: undefined,
+    nodeArgs: [],
   }
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]
@@ -82,6 +85,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (flag === '--max-records') options.maxRecords = value()
     else if (flag === '--keep-logs') options.keepLogs = true
     else if (flag === '--profile') options.profile = argv[++i]
+    else if (flag === '--node-args') options.nodeArgs = (argv[++i] ?? '').split(' ').filter((a) => a !== '')
     else if (flag === '--only') options.only = (argv[++i] ?? '').split(',')
     else throw new Error(`unknown argument ${flag}`)
   }
@@ -294,9 +298,8 @@ interface KdpShape {
 async function kdp(
   brokers: readonly string[],
   topic: string,
-  records: number,
   shape: KdpShape,
-  maxRecords: number,
+  { records, maxRecords, nodeArgs }: Pick<Options, 'records' | 'maxRecords' | 'nodeArgs'>,
   logFile: string,
   profileFile?: string,
 ) {
@@ -321,6 +324,7 @@ async function kdp(
         ...(profileFile !== undefined && i === 0 && { profileFile }),
       },
       logFile,
+      nodeArgs,
     ),
   )
   try {
@@ -386,15 +390,7 @@ async function main(): Promise<void> {
     log(`producing ${options.records.toLocaleString('en')} records of ${recordBytes} bytes`)
     await produceTweets(kafka, topic, options.partitions, options.records)
     const run = (shape: KdpShape, profileFile?: string) =>
-      kdp(
-        cluster.brokers,
-        topic,
-        options.records,
-        shape,
-        options.maxRecords,
-        join(logDir, 'kdp.log'),
-        profileFile,
-      )
+      kdp(cluster.brokers, topic, shape, options, join(logDir, 'kdp.log'), profileFile)
     const kdpShapes = new Map<string, KdpShape>([
       ['kdp-1-none', { nodes: 1, instances: 1, compression: 'none' }],
       ['kdp-1-gzip', { nodes: 1, instances: 1, compression: 'gzip' }],
