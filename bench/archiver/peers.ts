@@ -359,15 +359,31 @@ function archivedSeries(workers: readonly Worker[]): Array<{ t: number; n: numbe
   return series
 }
 
-/** Resolves once the nodes together archived `records`; rejects if one fails first. */
+/**
+ * Resolves once the nodes together archived `records`; rejects if one fails first, or after 300 s.
+ * A node that archived the whole topic alone (the other joined after it was done) reports `done`
+ * and exits: its count is then the one in `done`, since its last sample may be older. Polls on a
+ * timer, so that a settled `done` never turns the wait into a loop that starves the samples.
+ */
 async function allArchived(workers: readonly Worker[], records: number): Promise<void> {
-  const failed = Promise.race(workers.map((w) => w.done.then(() => undefined)))
-  // Killed at the end, the nodes reject `done`: that is no failure any more.
-  failed.catch(() => {})
+  let failure: unknown
+  const finished = new Map<Worker, number>()
+  for (const w of workers)
+    w.done.then(
+      (done) => finished.set(w, done.records),
+      // Killed at the end, the nodes reject `done`: only a rejection before that is a failure.
+      (error: unknown) => {
+        failure ??= error
+      },
+    )
+  const started = performance.now()
   for (;;) {
-    const n = workers.reduce((sum, w) => sum + (w.samples.at(-1)?.archived ?? 0), 0)
+    if (failure !== undefined) throw failure
+    const n = workers.reduce((sum, w) => sum + (finished.get(w) ?? w.samples.at(-1)?.archived ?? 0), 0)
     if (n >= records) return
-    await Promise.race([failed, new Promise((r) => setTimeout(r, 20))])
+    if (performance.now() - started > 300_000)
+      throw new Error(`the nodes archived ${n} of ${records} in 300 s`)
+    await new Promise((r) => setTimeout(r, 20))
   }
 }
 
