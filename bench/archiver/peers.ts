@@ -13,20 +13,10 @@
 // nodes: the sum of their peaks). Medians over
 // `--reps` (3) rounds; in each round every mode runs once, in the same order.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import {
-  createWriteStream,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { gunzipSync } from 'node:zlib'
 import { cacheDir, freePort, repoRoot } from '../../services/process.js'
 import { GZIP_LEVEL } from '../../src/processes/archiver/compression.js'
 import {
@@ -37,6 +27,7 @@ import {
   machine,
   otherBenchmarks,
   produceTweets,
+  readArchive,
   recordBytes,
   resultsDir,
   round,
@@ -195,7 +186,8 @@ async function connect(
   logFile: string,
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'kdp-bench-connect-'))
-  const output = join(dir, 'out.jsonl')
+  // The gzip sink writes a file per task ({task}: its number).
+  const output = join(dir, compression === 'gzip' ? 'out-{task}.jsonl.gz' : 'out.jsonl')
   const name = `bench-sink-${Date.now()}`
   writeFileSync(
     join(dir, 'worker.properties'),
@@ -256,11 +248,11 @@ async function connect(
     const result = { bytesPerSec: windowRate(series, records), peakRss: rss.stop().hwm }
     if (compression === 'gzip') {
       await stopGracefully(child)
-      const lines = readdirSync(dir)
-        .filter((f) => f.endsWith('.gz'))
-        .reduce((sum, f) => sum + countLines(gunzipSync(readFileSync(join(dir, f)))), 0)
-      if (lines !== records)
-        throw new Error(`Connect's gzip files hold ${lines} records, not ${records} (log: ${logFile})`)
+      const { lines, distinctIds } = readArchive(dir, 'gzip')
+      if (lines !== records || distinctIds !== records)
+        throw new Error(
+          `Connect's gzip files hold ${lines} records (${distinctIds} distinct), not ${records} (log: ${logFile})`,
+        )
     }
     return result
   } finally {
@@ -279,13 +271,6 @@ async function stopGracefully(child: ChildProcess): Promise<void> {
   clearTimeout(timer)
 }
 
-function countLines(bytes: Buffer): number {
-  let n = 0
-  for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) n++
-  return n
-}
-
-/** One kdp node process (the benchmark worker) with `instances` archivers: records archived over time. */
 /** How kdp runs in a mode: node processes, archivers per node, compression. */
 interface KdpShape {
   readonly nodes: number
@@ -295,6 +280,7 @@ interface KdpShape {
   readonly format?: 'jsonl' | 'lines'
 }
 
+/** kdp node processes (the benchmark worker) with `shape.instances` archivers each: records archived over time. */
 async function kdp(
   brokers: readonly string[],
   topic: string,

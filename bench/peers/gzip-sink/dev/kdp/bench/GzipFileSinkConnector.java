@@ -12,12 +12,13 @@ import org.apache.kafka.connect.sink.SinkConnector;
  * FileStreamSinkConnector with gzip: the gzip peer of kdp's archiver in bench/archiver/peers.ts.
  * No connector on Maven Central writes gzip files (the Confluent and Aiven S3 sinks are not there),
  * so this is FileStreamSink's work (StringConverter values, one per line) through JDK's
- * GZIPOutputStream at `gzip.level` (kdp's level: 1). Each task writes its own `file`-`task`.gz: two
+ * GZIPOutputStream at `gzip.level` (kdp's level: 1). Each task writes its own file (`{task}` in `file`
+ * is its number): two
  * gzip streams cannot share a file as FileStreamSink's appended lines do.
  */
 public class GzipFileSinkConnector extends SinkConnector {
     static final ConfigDef CONFIG_DEF = new ConfigDef()
-        .define("file", ConfigDef.Type.STRING, ConfigDef.Importance.HIGH, "the output file; a task writes file-<task>.gz")
+        .define("file", ConfigDef.Type.STRING, ConfigDef.Importance.HIGH, "the output file of a task; {task} stands for its number")
         .define("gzip.level", ConfigDef.Type.INT, 1, ConfigDef.Importance.MEDIUM, "deflate level, 1 (fastest) to 9");
 
     private Map<String, String> props;

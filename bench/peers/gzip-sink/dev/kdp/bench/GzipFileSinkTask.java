@@ -34,7 +34,7 @@ public class GzipFileSinkTask extends SinkTask {
         task = props.getOrDefault("task", "0");
         final int level = config.getInt("gzip.level");
         try {
-            OutputStream file = Files.newOutputStream(Paths.get(config.getString("file") + "-" + task + ".gz"));
+            OutputStream file = Files.newOutputStream(Paths.get(config.getString("file").replace("{task}", task)));
             GZIPOutputStream gzip = new GZIPOutputStream(file, 64 * 1024) {
                 {
                     def.setLevel(level);
