@@ -2,6 +2,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import type { Logger } from '../util/logging.js'
 import type { KafkaConnectionOptions } from './connection.js'
 import { applyFastRecordDecode } from './fastRecordDecode.js'
+import { applyWholeResponseFix, framedSocketFactory } from './framedSocket.js'
 import { applyKafkajsIdleFix } from './idleFix.js'
 
 interface KafkajsLogEntry {
@@ -26,7 +27,8 @@ function isRoutine(message: string): boolean {
  * of `logger`, routine ones at debug level) and the idle-loop fix. `onCrashLog` hears kafkajs's
  * "Crash:" line of a consumer group, which kafkajs writes before it sends LeaveGroup: stopping the
  * slices on it wins time over the CRASH event, which comes after. The fast record decoder goes in
- * before kafkajs decodes its first fetch.
+ * before kafkajs decodes its first fetch; plaintext sockets without SASL hand kafkajs
+ * whole responses read in place (framedSocket.ts).
  */
 export function createKafka(
   options: KafkaConnectionOptions,
@@ -34,10 +36,13 @@ export function createKafka(
 ): Kafka {
   applyKafkajsIdleFix()
   applyFastRecordDecode()
+  applyWholeResponseFix()
   const logger = options.logger.child({ component: 'kafkajs' })
   return new Kafka({
     brokers: [...options.brokers],
     clientId: options.clientId,
+    // Not under SASL: its handshake reads raw answers, and no test here runs SASL without TLS.
+    ...(options.sasl === undefined && { socketFactory: framedSocketFactory() }),
     ...(options.ssl !== undefined && { ssl: options.ssl }),
     ...(options.sasl !== undefined && { sasl: kafkajsSasl(options.sasl) }),
     ...(options.connectionTimeoutMs !== undefined && { connectionTimeout: options.connectionTimeoutMs }),
