@@ -272,7 +272,14 @@ export class Archiver {
           const { rotation } = state
           if (!planned && rotation.spanWouldExceed(prepared.path, prepared.record.timeMs))
             await this.#flush(partition, state, epoch, control, 'maxSpanMs')
-          const file = rotation.append(prepared.path, prepared.record, batchStart, state.layout.framing)
+          const { layout } = state
+          const file = rotation.append(
+            prepared.path,
+            prepared.record,
+            batchStart,
+            layout.framing,
+            layout.compression.chunks,
+          )
           const bytes = bufferedBytes(prepared.record)
           this.deps.budget.add(1, bytes)
           this.deps.metrics.recordsConsumed++

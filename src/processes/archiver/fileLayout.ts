@@ -46,7 +46,6 @@ export class Layout {
     // encoded whole when cut, their records counted by the budget until then like a sorted file's.
     const streamed = this.storedCompression
     this.compression = new OpenFileCompression(
-      this.framing ?? 'jsonl',
       streamed !== 'none' && this.framing !== undefined ? streamed : undefined,
       budget,
     )

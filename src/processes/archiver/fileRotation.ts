@@ -1,3 +1,4 @@
+import type { ChunkPool } from './chunkPool.js'
 import type { FramedFormat } from './fileEncoding.js'
 import { FramedChunks } from './framedChunks.js'
 
@@ -95,7 +96,13 @@ export class FileRotation {
    * as they come (copying each once; the record's body may be a slice of a fetch response); without
    * it, it keeps the records themselves (sorted files).
    */
-  append(path: string, record: BufferedRecord, now: number, framing?: FramedFormat): OpenFile {
+  append(
+    path: string,
+    record: BufferedRecord,
+    now: number,
+    framing?: FramedFormat,
+    chunks?: ChunkPool,
+  ): OpenFile {
     let file = this.#files.get(path)
     if (!file) {
       file = {
@@ -103,7 +110,7 @@ export class FileRotation {
         startOffset: record.offset,
         lastOffset: record.offset,
         records: [],
-        ...(framing !== undefined && { framed: new FramedChunks(framing) }),
+        ...(framing !== undefined && { framed: new FramedChunks(framing, chunks) }),
         count: 0,
         bytes: 0,
         minTimeMs: record.timeMs,

@@ -1,7 +1,8 @@
 import type { Transform } from 'node:stream'
+import { ChunkPool } from './chunkPool.js'
 import { createCompressor, type FileCompression } from './compression.js'
-import { type FramedFormat, restOf } from './fileEncoding.js'
 import type { OpenFile } from './fileRotation.js'
+import { MAX_CHUNK_BYTES } from './framedChunks.js'
 import type { InFlightBudget } from './inFlightBudget.js'
 
 /** Output chunk of a stream: one is allocated per stream, so kept small. */
@@ -33,7 +34,6 @@ export class StreamingCompression {
   readonly #output: Buffer[] = []
   readonly #ended: Promise<void>
   #records = 0
-  #bytes = 0
   #onRelease: (() => void) | undefined
 
   /** `onRelease` runs once, when the stream has finished or was destroyed. */
@@ -54,17 +54,19 @@ export class StreamingCompression {
     return this.#records
   }
 
-  /** The file's `bytes` counted when the last records were written. */
-  get bytesWritten(): number {
-    return this.#bytes
-  }
-
-  write(plain: Buffer, records: number, fileBytes: number): void {
-    // No wait for the stream to drain: what it queues is the file's own records, already counted by
-    // the in-flight budget.
-    this.#stream.write(plain)
+  /**
+   * Compresses `chunks` (framed records, `records` of them); each goes back to `pool` once zlib has
+   * read it. No wait for the stream to drain: what it queues is the file's own records, already
+   * counted by the in-flight budget.
+   */
+  write(chunks: readonly Buffer[], records: number, pool?: ChunkPool): void {
+    for (const chunk of chunks) {
+      this.#stream.write(chunk, (error?: Error | null) => {
+        // Not after an error: a destroyed stream's zlib may still be reading the chunk.
+        if (!error) pool?.give(chunk)
+      })
+    }
     this.#records += records
-    this.#bytes = fileBytes
   }
 
   /** Compresses `rest` and ends the stream; the whole compressed file. */
@@ -91,11 +93,14 @@ export class StreamingCompression {
 }
 
 /**
- * Bytes of new records that make a compression step: large enough that the stream is cheap to feed,
- * small enough that records die young (and, likely, that a step is still in the CPU cache when zlib
- * reads it): 256 KiB measured 0.84x of the plain consumer end to end, 1 MiB 0.74x (docs/benchmarks.md).
+ * Bytes of completed chunks that make a compression step: large enough that the stream is cheap to
+ * feed, small enough that records die young (and, likely, that a step is still in the CPU cache
+ * when zlib reads it): 256 KiB measured 0.84x of the plain consumer end to end, 1 MiB 0.74x
+ * (docs/benchmarks.md). Once a file's chunks have grown to full size, each step is one chunk.
  */
-const STEP_BYTES = 256 * 1024
+const STEP_BYTES = MAX_CHUNK_BYTES
+/** Free chunks a layout keeps for its streamed files: about as many as its open files have in zlib's queue. */
+const POOLED_CHUNKS = 16
 
 /**
  * The streams of an archiver's open files. Only compressed files that are not sorted are compressed
@@ -104,21 +109,24 @@ const STEP_BYTES = 256 * 1024
  */
 export class OpenFileCompression {
   readonly #streams = new Map<OpenFile, StreamingCompression>()
+  /** The chunks of streamed files, reused once compressed; undefined when no file is streamed. */
+  readonly chunks: ChunkPool | undefined
 
   constructor(
-    private readonly format: FramedFormat,
     /** The compression of files streamed while open; undefined: none is (files compress when cut). */
     private readonly compression: StreamedCompression | undefined,
     /** Counts each stream's own memory while it is open (the records are counted as they come). */
     private readonly budget?: InFlightBudget,
-  ) {}
+  ) {
+    this.chunks = compression === undefined ? undefined : new ChunkPool(MAX_CHUNK_BYTES, POOLED_CHUNKS)
+  }
 
-  /** After records were added to `file`: compresses the newest ones once they make a step. */
+  /** After records were added to `file`: compresses its completed chunks once they make a step. */
   advance(file: OpenFile): void {
     const compression = this.compression
-    if (compression === undefined) return
+    const framed = file.framed
+    if (compression === undefined || framed === undefined || framed.completedBytes < STEP_BYTES) return
     let stream = this.#streams.get(file)
-    if (file.bytes - (stream?.bytesWritten ?? 0) < STEP_BYTES) return
     if (!stream) {
       const budget = this.budget
       const memory = streamMemoryBytes(compression)
@@ -127,9 +135,8 @@ export class OpenFileCompression {
       this.#streams.set(file, stream)
     }
     // Compressed records leave the file: it holds them compressed (about a quarter) from now on.
-    const written = file.count - stream.recordsWritten
-    stream.write(restOf(file, this.format), written, file.bytes)
-    file.records.length = 0
+    const { chunks, records } = framed.takeCompleted()
+    stream.write(chunks, records, this.chunks)
   }
 
   /** The file's stream, if it has one; the caller owns it from now on (finish or destroy it). */

@@ -13,6 +13,8 @@ import { eventually, uniqueName } from '../../helpers/names.js'
 import { createTopic, produce, runArchiver, topicConfig } from './harness.js'
 
 const nodeHasZstd = compressionProblem('zstd') === undefined
+/** About 850 KB of JSON Lines: more than the first step of a file compressed while open. */
+const RECORDS = 4000
 
 describe('zstd', () => {
   it('is refused with the Node version and what to do, when node:zlib has no zstd', () => {
@@ -26,20 +28,18 @@ describe('zstd', () => {
 
   it(`${nodeHasZstd ? 'compresses whole and while open into frames that decompress to the records' : 'rejects compressing with that error'} (Node ${process.version})`, async () => {
     const plain = Buffer.from(
-      Array.from({ length: 2000 }, (_, i) => `{"i":${i},"pad":"${'x'.repeat(200)}"}\n`).join(''),
+      Array.from({ length: RECORDS }, (_, i) => `{"i":${i},"pad":"${'x'.repeat(200)}"}\n`).join(''),
     )
     if (!nodeHasZstd) {
       await expect(compressWhole(plain, 'zstd', 65536)).rejects.toThrow(/zstd needs Node\.js 22\.15/)
-      expect(() => new OpenFileCompression('jsonl', 'zstd').advance(fill(2000))).toThrow(
-        /zstd needs Node\.js/,
-      )
+      expect(() => new OpenFileCompression('zstd').advance(fill(RECORDS))).toThrow(/zstd needs Node\.js/)
       return
     }
     const whole = await compressWhole(plain, 'zstd', 65536)
     expect(whole.length).toBeLessThan(plain.length / 4)
     expect(decompress(whole, 'zstd').equals(plain)).toBe(true)
-    const streaming = new OpenFileCompression('jsonl', 'zstd')
-    const file = fill(2000, streaming)
+    const streaming = new OpenFileCompression('zstd')
+    const file = fill(RECORDS, streaming)
     const stream = streaming.take(file)
     expect(stream?.recordsWritten).toBeGreaterThan(0)
     const { body, metadata } = await encodeFile(file, 'jsonl', 'zstd', false, stream)
@@ -91,10 +91,10 @@ function fill(count: number, compression?: OpenFileCompression) {
     maxAgeMs: null,
     idleMs: null,
   })
-  let file = rotation.append('p', record(0), 0)
+  let file = rotation.append('p', record(0), 0, 'jsonl', compression?.chunks)
   compression?.advance(file)
   for (let i = 1; i < count; i++) {
-    file = rotation.append('p', record(i), 0)
+    file = rotation.append('p', record(i), 0, 'jsonl', compression?.chunks)
     compression?.advance(file)
   }
   return rotation.takeAll()[0] ?? file
