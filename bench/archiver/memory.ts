@@ -113,7 +113,8 @@ interface MemoryRun {
   readonly workerTimeline: ReadonlyArray<Record<string, number>>
 }
 
-const toMiB = (bytes: number): number => round(bytes / MiB, 1)
+/** Undefined (a sample without memory fields; this script never asks for those): NaN. */
+const toMiB = (bytes: number | undefined): number => round((bytes ?? Number.NaN) / MiB, 1)
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2))

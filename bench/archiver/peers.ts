@@ -306,7 +306,9 @@ async function kdp(
         ...(shape.format !== undefined && { format: shape.format }),
         instances: shape.instances,
         maxBytesInFlight: 256 * 1024 * 1024,
+        // Progress every 20 ms; RSS comes from /proc (sampleRss).
         memoryEveryMs: 20,
+        countersOnly: true,
         ...(profileFile !== undefined && i === 0 && { profileFile }),
       },
       logFile,

@@ -85,15 +85,17 @@ async function watch(
   let firstMs = Number.NaN
   let consumedMs = Number.NaN
   const sample = (afterGc: boolean): void => {
-    const m = process.memoryUsage()
+    const m = config.countersOnly ? undefined : process.memoryUsage()
     emit({
       type: 'memory',
       t: performance.now() - start,
-      rss: m.rss,
-      heapUsed: m.heapUsed,
-      heapTotal: m.heapTotal,
-      external: m.external,
-      arrayBuffers: m.arrayBuffers,
+      ...(m !== undefined && {
+        rss: m.rss,
+        heapUsed: m.heapUsed,
+        heapTotal: m.heapTotal,
+        external: m.external,
+        arrayBuffers: m.arrayBuffers,
+      }),
       ...extra(),
       ...(afterGc ? { afterGc } : {}),
     })
