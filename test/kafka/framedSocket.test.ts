@@ -45,7 +45,7 @@ describe('ResponseFramer', () => {
         at += bytes
       }
       expect(got.map((r) => r.length)).toEqual(sent.map((r) => r.length))
-      got.forEach((r, i) => expect(r.equals(sent[i] as Buffer)).toBe(true))
+      expect(got.every((r, i) => r.equals(sent[i] as Buffer))).toBe(true)
       // The large responses were read into their own buffers, not copied there after the read.
       for (const large of got.filter((r) => r.length > 64 * 1024))
         expect(readInto.some((into) => into.buffer === large.buffer)).toBe(true)
@@ -73,7 +73,7 @@ describe('framedSocketFactory', () => {
       socket.on('data', (data: Buffer) => got.push(data))
       await once(socket, 'end')
       expect(got.map((r) => r.length)).toEqual(sent.map((r) => r.length))
-      got.forEach((r, i) => expect(r.equals(sent[i] as Buffer)).toBe(true))
+      expect(got.every((r, i) => r.equals(sent[i] as Buffer))).toBe(true)
     } finally {
       server.close()
     }
