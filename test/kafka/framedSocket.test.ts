@@ -4,6 +4,7 @@
 import { once } from 'node:events'
 import { createRequire } from 'node:module'
 import * as net from 'node:net'
+import type { ISocketFactoryArgs } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { applyWholeResponseFix, framedSocketFactory, ResponseFramer } from '../../src/kafka/framedSocket.js'
 import { mulberry32 } from '../helpers/prng.js'
@@ -17,6 +18,13 @@ function response(size: number, seed: number): Buffer {
   for (let i = 0; i < size; i++) frame[4 + i] = (seed + i * 7) & 0xff
   return frame
 }
+
+/**
+ * What kafkajs passes for a plaintext connection: `ssl` undefined (its types say it is always
+ * there).
+ */
+const plaintext = (port: number) =>
+  ({ host: '127.0.0.1', port, onConnect: () => {} }) as unknown as ISocketFactoryArgs
 
 const SIZES = [0, 5, 100, 70_000, 3, 2_000_000, 10, 65_532, 65_533, 1, 300_000]
 
@@ -69,7 +77,7 @@ describe('framedSocketFactory', () => {
     const { port } = server.address() as net.AddressInfo
     try {
       const got: Buffer[] = []
-      const socket = framedSocketFactory()({ host: '127.0.0.1', port, ssl: false, onConnect: () => {} })
+      const socket = framedSocketFactory()(plaintext(port))
       socket.on('data', (data: Buffer) => got.push(data))
       await once(socket, 'end')
       expect(got.map((r) => r.length)).toEqual(sent.map((r) => r.length))
@@ -85,7 +93,7 @@ describe('framedSocketFactory', () => {
     await once(server, 'listening')
     const { port } = server.address() as net.AddressInfo
     try {
-      const socket = framedSocketFactory()({ host: '127.0.0.1', port, ssl: false, onConnect: () => {} })
+      const socket = framedSocketFactory()(plaintext(port))
       const [error] = (await once(socket, 'error')) as [Error]
       expect(error.message).toContain('negative size (-16)')
       expect(socket.destroyed).toBe(true)
