@@ -181,7 +181,11 @@ describe('scale-in of an instance that never brought up a node', () => {
     })
     expect(ended.map((e) => e.instanceId)).toEqual([silent])
     expect(events.filter((e) => e.type === 'drain-requested')).toEqual([])
-    const decisions = events.filter((e) => e.type === 'scaling-decision')
+    // The decision may come after the termination's event: the events topic is read as it comes.
+    const decisions = await eventually('the scaling-decision event', () => {
+      const found = events.filter((e) => e.type === 'scaling-decision')
+      return found.length > 0 ? found : undefined
+    })
     expect(decisions.map((e) => `${e.action} ${e.from}→${e.to}`)).toEqual(['in 2→1'])
     expect(String(decisions[0]!.reason)).toMatch(/did not join within 3 s/)
     expect(node.running().length).toBe(1)
