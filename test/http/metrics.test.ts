@@ -122,11 +122,15 @@ describe('GET /metrics', () => {
         ?.samples.filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
         .reduce((sum, s) => (s.name === name || s.name === `${name}_total` ? sum + s.value : sum), 0)
 
-    // 40 good records in files of 10 (20 a partition: 4 files), the bad one dead-lettered.
-    const { families } = await eventually('everything archived and counted', async () => {
+    // 40 good records in files of 10 (20 a partition: 4 files), the bad one dead-lettered; the
+    // offsets are committed a moment after the last upload is counted.
+    const { families } = await eventually('everything archived, counted and committed', async () => {
       const scraped = await scrape()
+      const committedLag = scraped.families.get('kdp_archive_committed_lag_records')?.samples ?? []
       return value(scraped.families, 'kdp_archive_records_archived') === 40 &&
-        value(scraped.families, 'kdp_archive_records_dead_lettered') === 1
+        value(scraped.families, 'kdp_archive_records_dead_lettered') === 1 &&
+        committedLag.length === 2 &&
+        committedLag.every((s) => s.value === 0)
         ? scraped
         : undefined
     })
