@@ -1,13 +1,7 @@
 // A kdp node for the coordination benchmarks, run as its own OS process from compiled JS
 // (dist/bench/bench/coordination/kdpNode.js). Every process sleeps until aborted and reports its
 // start and stop; SIGTERM stops the handle (a clean handover) and exits.
-import {
-  createLogger,
-  DistributedProcessing,
-  type LogLevel,
-  type ProcessContext,
-  sleep,
-} from '../../src/index.js'
+import { createLogger, DistributedProcessing, type ProcessContext, sleep } from '../../src/index.js'
 import { emit, type KdpNodeConfig, readConfig } from './protocol.js'
 
 const config = readConfig<KdpNodeConfig>('kdp')
@@ -30,7 +24,7 @@ const processing = new DistributedProcessing({
   maxStopMs: config.maxStopMs,
   leaseMarginMs: config.leaseMarginMs,
   // Logs go to stderr, kept per node with --keep-logs; KDP_LOG_LEVEL=info shows every assignment.
-  logger: createLogger({ level: (process.env.KDP_LOG_LEVEL as LogLevel | undefined) ?? 'warn' }),
+  logger: createLogger({ defaultLevel: 'warn' }),
 })
 
 const handle = await processing.start(config.group, processes)

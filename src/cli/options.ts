@@ -4,7 +4,7 @@ import * as t from 'io-ts'
 import { SinkUrl } from '../processes/state/topicConfig.js'
 import { sinkUrlProblem } from '../sinks/openSink.js'
 import type { S3SinkOptions } from '../sinks/s3Sink.js'
-import type { LogLevel } from '../util/logging.js'
+import { type LogLevel, parseLogLevel } from '../util/logging.js'
 import { type CliResult, type Environment, type FlagSpec, type Program, parseCommandLine } from './command.js'
 import { configCodec, configFlag } from './configFile.js'
 import { kafkaCodecs, kafkaFlags } from './kafkaOptions.js'
@@ -262,8 +262,6 @@ const sinkCodec = (cwd: string) =>
     return checked
   })
 
-const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const
-
 const ArchiverFlags = (cwd: string) =>
   t.type({
     ...kafkaCodecs(cwd),
@@ -345,16 +343,7 @@ const ArchiverFlags = (cwd: string) =>
       { fallback: 100_000 },
     ),
     'max-bytes-in-flight': fromText<number>('Size', parseSize, { fallback: defaultMaxBytesInFlight }),
-    'log-level': fromText<LogLevel>(
-      'LogLevel',
-      (s) => {
-        const level = s.trim().toLowerCase()
-        return (logLevels as readonly string[]).includes(level)
-          ? { ok: level as LogLevel }
-          : { reason: `expected one of ${logLevels.join(', ')}` }
-      },
-      { fallback: 'info' },
-    ),
+    'log-level': fromText<LogLevel>('LogLevel', parseLogLevel, { fallback: 'info' }),
     'no-progress': booleanFlag(false),
   })
 

@@ -65,7 +65,7 @@ const processing = new DistributedProcessing({
   heartbeatIntervalMs: config.heartbeatIntervalMs,
   maxStopMs: config.maxStopMs,
   leaseMarginMs: config.leaseMarginMs,
-  logger: createLogger({ level: (process.env.KDP_LOG_LEVEL as 'info' | undefined) ?? 'info' }),
+  logger: createLogger(),
 })
 // The fingerprint of a list includes its processes' source, which is the same here for every
 // worker: a version names the list's layout instead, as a deploy that changes it would.
