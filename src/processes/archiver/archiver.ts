@@ -9,7 +9,8 @@ import { settledWithin, untilAborted } from '../../util/timeout.js'
 import { layoutErrors, type TopicConfig } from '../state/topicConfig.js'
 import { BadRecords } from './badRecords.js'
 import { compressionProblem } from './compression.js'
-import { type Cut, type CutLog, type FileLayout, layoutOf } from './cutLog.js'
+import { type CutLog, type FileLayout, layoutOf } from './cutLog.js'
+import { Cutter } from './cutter.js'
 import { CutUploads } from './cutUploads.js'
 import type { DeadLetters } from './deadLetters.js'
 import { type Layout, Layouts } from './fileLayout.js'
@@ -25,11 +26,6 @@ import { Abandoned, retryUntilDone } from './retry.js'
 import type { StopReason } from './stoppedArchivers.js'
 import type { UploadQueue } from './uploadQueue.js'
 
-/**
- * Files of one partition being encoded and stored at once, beyond which reading that partition waits.
- * Two keep the reader busy while a file is written; more would only hold more memory.
- */
-const MAX_UPLOADS_PER_PARTITION = 2
 const OWNERSHIP_CHECK_EVERY = 64
 /** Batches smaller than this are checked on the event loop: a worker round trip is not worth it. */
 const JSON_CHECK_MIN_BATCH = 32
@@ -74,6 +70,7 @@ export class Archiver {
   readonly #layouts = new Layouts()
   readonly #layout: Layout
   readonly #uploads: CutUploads
+  readonly #cutter: Cutter
   readonly #badRecords: BadRecords
   /** The load signals of the partitions this member owns (status record, /metrics). */
   readonly #load: ArchiverLoad
@@ -99,12 +96,21 @@ export class Archiver {
       load: (partition, epoch) => (epoch === this.#epoch ? this.#load.existing(partition) : undefined),
       retry: (what, control, work) => this.#retry(what, control, work),
     })
+    this.#cutter = new Cutter({
+      config: deps.config,
+      budget: deps.budget,
+      uploads: this.#uploads,
+      signal: ctx.signal,
+      logger: ctx.logger,
+      partitions: this.#partitions,
+      epoch: () => this.#epoch,
+    })
   }
 
   /** Runs until the process is aborted (or it stops by itself: see `#stop`). */
   async run(): Promise<void> {
     const { consumer, budget, metrics } = this.deps
-    const unsubscribe = budget.onPressure(() => void this.#flushLargest())
+    const unsubscribe = budget.onPressure(() => void this.#cutter.flushLargest())
     const timers: NodeJS.Timeout[] = []
     const unregister = this.deps.quiesce?.add(this)
     try {
@@ -135,7 +141,7 @@ export class Archiver {
         timers.push(setInterval(() => void this.#reportLag(), 5000))
         const { maxAgeMs, idleMs } = this.#config.rotation
         if (maxAgeMs !== null || idleMs !== null)
-          timers.push(setInterval(() => void this.#flushTimed(), 1000))
+          timers.push(setInterval(() => void this.#cutter.flushTimed(), 1000))
         while (!this.ctx.signal.aborted && this.#stopped === undefined) await sleep(1000, this.ctx.signal)
       }
       if (this.#stopped !== undefined) {
@@ -254,7 +260,7 @@ export class Archiver {
         this.deps.metrics.bytesConsumed += valueBytes
         state.cutFrom ??= offset
         // Only recorded cuts ahead need a look (an await per record costs a promise each).
-        if (state.plan.length > 0) await this.#reachPlan(partition, state, epoch, control, offset)
+        if (state.plan.length > 0) await this.#cutter.reachPlan(partition, state, epoch, control, offset)
         const planned = state.plannedAt(offset)
         if (state.rotation.isEmpty) state.layout = planned ? this.#layoutFor(planned.layout) : this.#layout
         const prepared = state.layout.preparation.prepare(
@@ -271,7 +277,7 @@ export class Archiver {
         } else {
           const { rotation } = state
           if (!planned && rotation.spanWouldExceed(prepared.path, prepared.record.timeMs))
-            await this.#flush(partition, state, epoch, control, 'maxSpanMs')
+            await this.#cutter.flush(partition, state, epoch, control, 'maxSpanMs')
           const { layout } = state
           const file = rotation.append(
             prepared.path,
@@ -288,11 +294,13 @@ export class Archiver {
           load.bufferedRecords++
           load.bufferedBytes += bytes
           const rule = planned ? undefined : rotation.ruleFired(file)
-          if (rule !== undefined) await this.#flush(partition, state, epoch, control, rule)
+          if (rule !== undefined) await this.#cutter.flush(partition, state, epoch, control, rule)
           else state.layout.compression.advance(file)
         }
-        if (planned && offset >= planned.last) await this.#flushPlanned(partition, state, epoch, control)
-        else if (!planned && this.deps.budget.over()) await this.#relieve(partition, state, epoch, control)
+        if (planned && offset >= planned.last)
+          await this.#cutter.flushPlanned(partition, state, epoch, control)
+        else if (!planned && this.deps.budget.over())
+          await this.#cutter.relieve(partition, state, epoch, control)
       }
       // A partition with nothing buffered (say, only bad records) commits once its uploads are done.
       const next = state.lastOffset + 1
@@ -305,67 +313,6 @@ export class Archiver {
       if (error instanceof Abandoned) return
       throw error
     }
-  }
-
-  /** Before the record at `offset`: completes a recorded cut it passed, or cuts where the next one starts. */
-  async #reachPlan(
-    partition: number,
-    state: PartitionState,
-    epoch: number,
-    control: BatchControl,
-    offset: number,
-  ): Promise<void> {
-    for (let next = state.plan[0]; next !== undefined && offset > next.last; next = state.plan[0]) {
-      // The cut's last records are gone (compacted or deleted): cut what there is, where recorded.
-      if (state.rotation.isEmpty) {
-        state.plan.shift()
-        state.cutFrom = next.last + 1
-      } else await this.#flushPlanned(partition, state, epoch, control)
-    }
-    const next = state.plan[0]
-    if (next !== undefined && offset >= next.first && (state.cutFrom ?? offset) < next.first) {
-      // The open range began before a recorded cut: cut it off, so the recorded one starts clean.
-      if (!state.rotation.isEmpty) await this.#flush(partition, state, epoch, control, 'align')
-      state.cutFrom = next.first
-    }
-  }
-
-  #flushPlanned(
-    partition: number,
-    state: PartitionState,
-    epoch: number,
-    control: BatchControl,
-  ): Promise<void> {
-    return this.#flush(partition, state, epoch, control, 'replay', state.plan[0])
-  }
-
-  /**
-   * Cuts every open file of the partition and queues: the cut's record in the log (unless it is a
-   * recorded one), the uploads, then the commit past it. Waits only when the partition already has
-   * MAX_UPLOADS_PER_PARTITION uploads under way.
-   */
-  async #flush(
-    partition: number,
-    state: PartitionState,
-    epoch: number,
-    control: BatchControl,
-    reason: string,
-    planned?: Cut,
-  ): Promise<void> {
-    const { uploads } = state
-    const records = state.rotation.records
-    const bytes = state.rotation.bytes
-    const layout = state.layout
-    const { files, cut, toRecord } = state.cut(reason, this.#config.revision, planned)
-    const compressed = files.map((file) => layout.compression.take(file))
-    state.queuedCommit = cut.last + 1
-    this.#uploads.queue({ partition, state, epoch, layout, files, compressed, cut, toRecord, records, bytes })
-    while (uploads.size > MAX_UPLOADS_PER_PARTITION && control.stillOwned() && !this.ctx.signal.aborted) {
-      // An upload that retries against an unreachable sink may take long: stay in the group meanwhile.
-      await settledWithin(uploads.oldest(), 1000)
-      await control.heartbeat().catch(() => {})
-    }
-    uploads.throwIfFailed()
   }
 
   #retry(what: string, control: BatchControl, work: () => Promise<void>): Promise<void> {
@@ -403,48 +350,6 @@ export class Archiver {
     })
   }
 
-  /** At the in-flight bound: flush the largest buffer (this partition's if it is), then wait for room. */
-  async #relieve(
-    partition: number,
-    state: PartitionState,
-    epoch: number,
-    control: BatchControl,
-  ): Promise<void> {
-    const largest = this.#largest()
-    if (largest === partition && !state.rotation.isEmpty)
-      await this.#flush(partition, state, epoch, control, 'memory')
-    else this.deps.budget.relieve()
-    // Uploads give their bytes back when they are stored; until then this partition reads no further.
-    while (
-      this.deps.budget.over() &&
-      control.stillOwned() &&
-      !this.ctx.signal.aborted &&
-      epoch === this.#epoch
-    ) {
-      // Inside a recorded cut no other cut may be made: read on (the cut is as large as it was).
-      if (state.inPlannedCut) return
-      if (!state.rotation.isEmpty) {
-        await this.#flush(partition, state, epoch, control, 'memory')
-        continue
-      }
-      await control.heartbeat().catch(() => {})
-      await sleep(50, this.ctx.signal)
-    }
-  }
-
-  /** The partition holding the most bytes that may be cut now (not inside a recorded cut). */
-  #largest(): number | undefined {
-    let best: number | undefined
-    let bytes = 0
-    for (const [partition, state] of this.#partitions) {
-      if (state.rotation.bytes > bytes && !state.inPlannedCut) {
-        best = partition
-        bytes = state.rotation.bytes
-      }
-    }
-    return best
-  }
-
   /**
    * Before a drain hands this archiver over: reads nothing more, waits up to `waitMs` for the uploads
    * already cut (and their commits), and resolves with the records the next owner will read again:
@@ -477,33 +382,6 @@ export class Archiver {
     while (control.stillOwned() && !this.ctx.signal.aborted) {
       await control.heartbeat().catch(() => {})
       await sleep(200, this.ctx.signal)
-    }
-  }
-
-  /** Cuts the partition's open files from outside a batch (a timer or memory pressure). */
-  #flushFromOutside(partition: number, reason: string): Promise<void> {
-    const epoch = this.#epoch
-    return this.#withLock(partition, async () => {
-      const state = this.#partitions.get(partition)
-      if (!state || state.rotation.isEmpty || epoch !== this.#epoch || state.inPlannedCut) return
-      await this.#flush(partition, state, epoch, this.#uploads.control(epoch), reason)
-    }).catch((error: unknown) => {
-      if (!(error instanceof Abandoned))
-        this.ctx.logger.warn(`${reason} cut failed`, { partition, error: String(error) })
-    })
-  }
-
-  #flushLargest(): Promise<void> {
-    const partition = this.#largest()
-    return partition === undefined ? Promise.resolve() : this.#flushFromOutside(partition, 'memory')
-  }
-
-  /** The wall-clock rules: files older than maxAgeMs, partitions idle for idleMs. */
-  async #flushTimed(): Promise<void> {
-    const now = monotonicMs()
-    for (const [partition, state] of this.#partitions) {
-      if (state.rotation.tooOld(now)) await this.#flushFromOutside(partition, 'maxAgeMs')
-      else if (state.rotation.idle(now)) await this.#flushFromOutside(partition, 'idle')
     }
   }
 
