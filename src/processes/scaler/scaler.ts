@@ -7,12 +7,15 @@ import { untilAborted, withTimeout } from '../../util/timeout.js'
 import type { EventLog } from '../state/eventLog.js'
 import type { ReportedNode } from '../state/status.js'
 import type { ConfigStore, StatusView } from '../state/stores.js'
-import { AwsCallError, type CapacityProvider, classifyAwsError, type GroupState } from './autoScaling.js'
+import type { CapacityProvider, GroupState } from './autoScaling.js'
+import { AwsCalls } from './awsCalls.js'
 import type { CommandsStore, ScalingRecommendation } from './commands.js'
 import type { ScalerConfig } from './config.js'
 import type { ScalerConfigSource } from './configStore.js'
 import { type Bounds, type Decision, decide, type Sample } from './decision.js'
+import { type DrainProgressDeps, leavingGroup, progressDrains } from './drainProgress.js'
 import { pickDrainTarget } from './drainTarget.js'
+import type { ScalerEvent } from './events.js'
 import { isArchiving, measure, type Previous } from './signals.js'
 import { sizeTopics } from './topicSizing.js'
 
@@ -37,7 +40,6 @@ export interface ScalerOptions {
 const kafkaCallBoundMs = 10_000
 /** A decision unchanged for this many rounds is written again, so `decidedAt` stays fresh. */
 const rewriteEveryRounds = 10
-const terminating = /^(Terminat|Detach)/
 
 /**
  * The singleton scaler, run through the core in its own group (`<cluster>-scaler`). Every interval:
@@ -60,21 +62,46 @@ class ScalerRun {
   #lastInAt: number | undefined
   /** Recommend only: the capacity recommended last. */
   #recommended: number | undefined
-  #backoff: { untilMs: number; delayMs: number } | undefined
   #warnings = new Set<string>()
   #lastWritten: { json: string; round: number } | undefined
   #round = 0
   readonly #topicChangeAt = new Map<string, number>()
   /** Instances this scaler terminated (a drained node lingers until its machine stops). */
   readonly #terminated = new Set<string>()
+  readonly #aws: AwsCalls
+  readonly #drains: DrainProgressDeps
 
   constructor(
     private readonly o: ScalerOptions,
     private readonly ctx: ProcessContext,
-  ) {}
+  ) {
+    this.#aws = new AwsCalls({
+      signal: ctx.signal,
+      isOwner: () => ctx.isOwner(),
+      logger: ctx.logger,
+      emit: (event) => this.#emit(event),
+    })
+    this.#drains = {
+      commands: o.commands,
+      aws: this.#aws,
+      terminated: this.#terminated,
+      isOwner: () => ctx.isOwner(),
+      bounded: this.#bounded,
+      emit: (event) => this.#emit(event),
+      logger: ctx.logger,
+      onTerminated: (atMs) => {
+        this.#lastInAt = atMs
+      },
+    }
+  }
 
   #bounded = <T>(work: Promise<T>): Promise<T> =>
     untilAborted(withTimeout(work, kafkaCallBoundMs, 'scaler Kafka call'), this.ctx.signal)
+
+  /** Writes an event, bounded; events are best effort, so a failure is dropped. */
+  #emit(event: ScalerEvent): Promise<void> {
+    return this.#bounded(this.o.events.emit(event)).catch(() => {})
+  }
 
   async run(): Promise<void> {
     const actsOnAws = this.o.capacity !== undefined
@@ -82,9 +109,7 @@ class ScalerRun {
       fencingToken: this.ctx.fencingToken,
       group: this.o.capacity?.group ?? null,
     })
-    await this.#bounded(
-      this.o.events.emit({ type: 'scaler-started', fencingToken: this.ctx.fencingToken, actsOnAws }),
-    ).catch(() => {})
+    await this.#emit({ type: 'scaler-started', fencingToken: this.ctx.fencingToken, actsOnAws })
     while (!this.ctx.signal.aborted) {
       const config = this.o.scalerConfig.get()
       try {
@@ -121,7 +146,7 @@ class ScalerRun {
     let group: GroupState | undefined
     let awsProblem: string | undefined
     if (capacity !== undefined) {
-      const result = await this.#aws(config, (signal) => capacity.describe(signal))
+      const result = await this.#aws.run(config, (signal) => capacity.describe(signal))
       if (result.ok) {
         group = result.value
         await this.#protect(config, capacity, group)
@@ -178,7 +203,7 @@ class ScalerRun {
       : configBounds
     const draining =
       capacity !== undefined && group !== undefined
-        ? await this.#progressDrains(config, capacity, group, nodes)
+        ? await progressDrains(this.#drains, config, capacity, group, nodes)
         : false
     this.#recommended ??= Math.max(1, archiving.length)
     const desired = group?.desired ?? this.#recommended
@@ -193,133 +218,16 @@ class ScalerRun {
     await this.#publish(config, bounds, archiving, done, capacity !== undefined)
   }
 
-  /** Runs one AWS call with backoff: while backing off no call is made; a failure is an event. */
-  async #aws<T>(
-    config: ScalerConfig,
-    call: (signal: AbortSignal) => Promise<T>,
-  ): Promise<{ ok: true; value: T } | { ok: false; problem: string }> {
-    const now = monotonicMs()
-    if (this.#backoff !== undefined && now < this.#backoff.untilMs)
-      return {
-        ok: false,
-        problem: `AWS calls paused after an error, ${Math.ceil((this.#backoff.untilMs - now) / 1000)} s left`,
-      }
-    if (!this.ctx.isOwner()) return { ok: false, problem: 'not the scaler any more' }
-    try {
-      const value = await untilAborted(call(this.ctx.signal), this.ctx.signal)
-      this.#backoff = undefined
-      return { ok: true, value }
-    } catch (error) {
-      if (this.ctx.signal.aborted) throw error
-      const failure = error instanceof AwsCallError ? error : classifyAwsError('AWS call', error)
-      const delayMs = Math.min(
-        config.errorBackoffMaxMs,
-        this.#backoff === undefined ? config.intervalMs : this.#backoff.delayMs * 2,
-      )
-      this.#backoff = { untilMs: monotonicMs() + delayMs, delayMs }
-      this.ctx.logger.warn('AWS call failed; backing off', {
-        operation: failure.operation,
-        code: failure.code,
-        retryInMs: delayMs,
-      })
-      await this.#bounded(
-        this.o.events.emit({
-          type: 'scaling-error',
-          operation: failure.operation,
-          code: failure.code,
-          error: failure.message,
-          retryInMs: delayMs,
-        }),
-      ).catch(() => {})
-      return {
-        ok: false,
-        problem: `${failure.operation} failed (${failure.code}); retrying in ${Math.round(delayMs / 1000)} s`,
-      }
-    }
-  }
-
   /** Protects the group's instances from its own scale-in: only a drained node is ever terminated. */
   async #protect(config: ScalerConfig, capacity: CapacityProvider, group: GroupState): Promise<void> {
     const unprotected = group.instances
-      .filter((i) => !i.protectedFromScaleIn && !terminating.test(i.lifecycleState))
+      .filter((i) => !i.protectedFromScaleIn && !leavingGroup(i.lifecycleState))
       .map((i) => i.instanceId)
     if (unprotected.length === 0) return
-    const result = await this.#aws(config, (signal) => capacity.protect(unprotected, signal))
+    const result = await this.#aws.run(config, (signal) => capacity.protect(unprotected, signal))
     if (result.ok) {
-      await this.#bounded(
-        this.o.events.emit({ type: 'instances-protected', instanceIds: unprotected, group: group.name }),
-      ).catch(() => {})
+      await this.#emit({ type: 'instances-protected', instanceIds: unprotected, group: group.name })
     }
-  }
-
-  /**
-   * Moves every drain along: terminates a drained node's instance, clears commands of nodes that are
-   * gone, cancels drains that took too long. True while a drain is under way (one at a time).
-   */
-  async #progressDrains(
-    config: ScalerConfig,
-    capacity: CapacityProvider,
-    group: GroupState,
-    nodes: readonly ReportedNode[],
-  ): Promise<boolean> {
-    let active = false
-    for (const command of this.o.commands.drains()) {
-      const node = nodes.find((n) => n.nodeId === command.nodeId)
-      const inGroup =
-        command.instanceId !== null &&
-        group.instances.some(
-          (i) => i.instanceId === command.instanceId && !terminating.test(i.lifecycleState),
-        )
-      const ageMs = Date.now() - Date.parse(command.requestedAt)
-      if (node === undefined || (node.lost && !inGroup)) {
-        // The node is gone (its status tombstoned, or silent with its instance gone): nothing to wait for.
-        if (this.ctx.isOwner()) await this.#bounded(this.o.commands.deleteDrain(command.nodeId))
-        continue
-      }
-      const drained = node.drain?.requestId === command.requestId && node.drain.state === 'drained'
-      if (drained && inGroup && command.instanceId !== null && !this.#terminated.has(command.instanceId)) {
-        const instanceId = command.instanceId
-        const result = await this.#aws(config, (signal) => capacity.terminate(instanceId, signal))
-        if (result.ok) {
-          this.#terminated.add(instanceId)
-          this.#lastInAt = monotonicMs()
-          this.ctx.logger.info('drained node terminated', { node: node.nodeId, instanceId })
-          await this.#bounded(
-            this.o.events.emit({
-              type: 'instance-terminated',
-              target: node.nodeId,
-              instanceId,
-              group: group.name,
-            }),
-          ).catch(() => {})
-        }
-        active = true
-        continue
-      }
-      if (
-        ageMs > config.drainTimeoutMs &&
-        (!drained || !inGroup) &&
-        !this.#terminated.has(command.instanceId ?? '')
-      ) {
-        // Never terminate a node that did not report drained: cancel, and it archives again.
-        const reason = drained
-          ? 'drained, but its instance is not in the group'
-          : `not drained within ${config.drainTimeoutMs} ms`
-        if (this.ctx.isOwner()) await this.#bounded(this.o.commands.deleteDrain(command.nodeId))
-        this.ctx.logger.warn('drain cancelled', { node: node.nodeId, reason })
-        await this.#bounded(
-          this.o.events.emit({
-            type: 'drain-cancelled',
-            target: node.nodeId,
-            requestId: command.requestId,
-            reason,
-          }),
-        ).catch(() => {})
-        continue
-      }
-      active = true
-    }
-    return active
   }
 
   /** An instance in service in the group that no node (live, draining or lost) reports as its own. */
@@ -351,11 +259,9 @@ class ScalerRun {
     if (!this.ctx.isOwner()) return held('not the scaler any more')
     if (decision.action === 'out' && capacity !== undefined && group !== undefined) {
       const desired = Math.min(decision.desired, group.max)
-      const result = await this.#aws(config, (signal) => capacity.setDesired(desired, signal))
+      const result = await this.#aws.run(config, (signal) => capacity.setDesired(desired, signal))
       if (!result.ok) return held(result.problem)
-      await this.#bounded(this.o.events.emit({ type: 'capacity-set', desired, group: group.name })).catch(
-        () => {},
-      )
+      await this.#emit({ type: 'capacity-set', desired, group: group.name })
     }
     if (
       decision.action === 'in' &&
@@ -366,17 +272,15 @@ class ScalerRun {
       const unjoined = this.#unjoined(group, nodes)
       if (unjoined === undefined)
         return held(`${decision.reason}; but every instance in ${group.name} has a node`)
-      const result = await this.#aws(config, (signal) => capacity.terminate(unjoined, signal))
+      const result = await this.#aws.run(config, (signal) => capacity.terminate(unjoined, signal))
       if (!result.ok) return held(result.problem)
       this.#terminated.add(unjoined)
-      await this.#bounded(
-        this.o.events.emit({
-          type: 'unjoined-instance-terminated',
-          instanceId: unjoined,
-          group: group.name,
-          joinTimeoutMs: config.joinTimeoutMs,
-        }),
-      ).catch(() => {})
+      await this.#emit({
+        type: 'unjoined-instance-terminated',
+        instanceId: unjoined,
+        group: group.name,
+        joinTimeoutMs: config.joinTimeoutMs,
+      })
     } else if (decision.action === 'in' && capacity !== undefined && group !== undefined) {
       const inService = new Set(
         group.instances.filter((i) => i.lifecycleState === 'InService').map((i) => i.instanceId),
@@ -398,15 +302,13 @@ class ScalerRun {
           fencingToken: this.ctx.fencingToken,
         }),
       )
-      await this.#bounded(
-        this.o.events.emit({
-          type: 'drain-requested',
-          target: target.nodeId,
-          requestId,
-          instanceId: target.instanceId,
-          reason: decision.reason,
-        }),
-      ).catch(() => {})
+      await this.#emit({
+        type: 'drain-requested',
+        target: target.nodeId,
+        requestId,
+        instanceId: target.instanceId,
+        reason: decision.reason,
+      })
     }
     if (decision.action === 'out') this.#lastOutAt = monotonicMs()
     else this.#lastInAt = monotonicMs()
@@ -417,15 +319,13 @@ class ScalerRun {
       to: decision.desired,
       reason: decision.reason,
     })
-    await this.#bounded(
-      this.o.events.emit({
-        type: 'scaling-decision',
-        action: decision.action,
-        from,
-        to: decision.desired,
-        reason: decision.reason,
-      }),
-    ).catch(() => {})
+    await this.#emit({
+      type: 'scaling-decision',
+      action: decision.action,
+      from,
+      to: decision.desired,
+      reason: decision.reason,
+    })
     return decision
   }
 
@@ -443,7 +343,7 @@ class ScalerRun {
     this.#warnings = new Set(decision.warnings.map(kind))
     for (const warning of fresh) {
       this.ctx.logger.warn('scaling warning', { warning })
-      await this.#bounded(this.o.events.emit({ type: 'scaling-warning', reason: warning })).catch(() => {})
+      await this.#emit({ type: 'scaling-warning', reason: warning })
     }
     const recommendation: Omit<ScalingRecommendation, 'decidedAt'> = {
       recommendedReplicas: decision.desired,
