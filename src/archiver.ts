@@ -9,13 +9,9 @@ export {
   archiveGroupId,
   createArchiverFactory,
 } from './processes/archiver/index.js'
-export {
-  type ArchiverNode,
-  type ArchiverNodeOptions,
-  clusterNames,
-  startArchiverNode,
-} from './processes/archiverNode.js'
+export { type ArchiverNode, type ArchiverNodeOptions, startArchiverNode } from './processes/archiverNode.js'
 export type { ArchiverFactory } from './processes/archiverSet.js'
+export { clusterNames } from './processes/clusterNames.js'
 export type { ConfigStore, NodeStatus, ProcessStatus, StatusView } from './processes/state/stores.js'
 export type { SinkSpec, TopicConfig, TopicConfigFields } from './processes/state/topicConfig.js'
 export { decodeConfigFields } from './processes/state/topicConfig.js'

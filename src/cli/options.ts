@@ -86,7 +86,8 @@ export const archiverFlags: readonly FlagSpec[] = [
     defaultText: '.*',
     description:
       'Topics to archive: regular expressions matched against the whole topic name, comma-separated ' +
-      "(commas inside (), [] or {} don't split; the flag may be repeated).",
+      "(commas inside (), [] or {} don't split; the flag may be repeated). Kafka's __ topics, .dlq topics " +
+      "and kdp's own (of any kdp cluster on the Kafka) are never archived.",
   },
   {
     name: 'exclude',

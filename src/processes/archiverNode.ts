@@ -1,14 +1,14 @@
 import { DistributedProcessing, type ProcessingHandle } from '../coordination/distributedProcessing.js'
 import { supervise } from '../coordination/supervision.js'
-import { epochsTopicOf } from '../coordination/technicalTopic.js'
 import { type HttpApi, startHttpApi } from '../http/server.js'
 import { connectKafka, type KafkaClient, type KafkaSecurity } from '../kafka/index.js'
 import { messageOf } from '../util/errors.js'
 import { createLogger, type Logger } from '../util/logging.js'
 import { withTimeout } from '../util/timeout.js'
-import { cutsTopicOf, cutsTopicSettings } from './archiver/cutLog.js'
+import { cutsTopicSettings } from './archiver/cutLog.js'
 import type { ArchiveMetrics } from './archiver/metrics.js'
 import { type ArchiverFactory, ArchiverSet } from './archiverSet.js'
+import { clusterNames } from './clusterNames.js'
 import { type HeavyUseThresholds, masterProcess } from './master.js'
 import { createNodeMetrics } from './nodeMetrics.js'
 import { AwsAutoScaling, type AwsAutoScalingOptions } from './scaler/autoScaling.js'
@@ -106,31 +106,6 @@ const stopStepBoundMs = 2000
  */
 export function nodeStopBoundMs(maxStopMs: number): number {
   return maxStopMs + 5000 + 6000 + 7 * stopStepBoundMs
-}
-
-/** Topic and group names of one kdp cluster. */
-export function clusterNames(cluster: string) {
-  return {
-    configs: `${cluster}-configs`,
-    status: `${cluster}-status`,
-    events: `${cluster}-events`,
-    cuts: cutsTopicOf(cluster),
-    technical: `${cluster}-processes`,
-    commands: `${cluster}-commands`,
-    masterGroup: `${cluster}-master`,
-    scalerGroup: `${cluster}-scaler`,
-    archiverGroup: `${cluster}-archivers`,
-    /** kdp's own topics, never archived: the core's epochs topic too (the demo's master archived it). */
-    internal: [
-      `${cluster}-configs`,
-      `${cluster}-status`,
-      `${cluster}-events`,
-      `${cluster}-processes`,
-      epochsTopicOf(`${cluster}-processes`),
-      cutsTopicOf(cluster),
-      `${cluster}-commands`,
-    ],
-  }
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Process } from '../coordination/process.js'
 import type { KafkaClient } from '../kafka/index.js'
 import { sleep } from '../util/sleep.js'
 import { untilAborted } from '../util/timeout.js'
+import { kdpClusterTopics } from './clusterNames.js'
 import { fieldsOf } from './state/configStore.js'
 import type { EventLog } from './state/eventLog.js'
 import type { ConfigStore, StatusView } from './state/stores.js'
@@ -30,15 +31,19 @@ export interface MasterOptions {
   readonly setWarnings: (warnings: string[]) => void
 }
 
-/** The topics to archive: included, not excluded, not internal (`__…`, kdp's own, `….dlq`). */
+/**
+ * The topics to archive: included, not excluded, not internal (`__…`, this cluster's own, `….dlq`),
+ * and not another kdp cluster's own on the same Kafka (see kdpClusterTopics).
+ */
 export function selectTopics(
   topics: readonly string[],
   include: readonly RegExp[],
   exclude: readonly RegExp[],
   internal: ReadonlySet<string>,
 ): string[] {
+  const kdpOwn = kdpClusterTopics(topics)
   return topics
-    .filter((t) => !t.startsWith('__') && !internal.has(t) && !t.endsWith('.dlq'))
+    .filter((t) => !t.startsWith('__') && !internal.has(t) && !kdpOwn.has(t) && !t.endsWith('.dlq'))
     .filter((t) => include.some((r) => r.test(t)) && !exclude.some((r) => r.test(t)))
     .sort()
 }

@@ -94,6 +94,20 @@ describe('an archiving cluster of two nodes', () => {
     ])
   })
 
+  it("leaves another kdp cluster's own topics on the same Kafka alone, and that cluster leaves ours", async () => {
+    const prefix = uniqueName('two')
+    const { factory } = recordingArchivers()
+    // Both clusters' names match both includes: each sees the other's configs, status, events... topics.
+    const [a] = await cluster(1, `${prefix}-a`, factory, [`${prefix}-.*`])
+    const [b] = await cluster(1, `${prefix}-b`, factory, [`${prefix}-.*`])
+    await createTopics(`${prefix}-orders`)
+    for (const node of [a!, b!])
+      await eventually('orders configured', () => node.configs.get(`${prefix}-orders`))
+    await sleep(1500) // three more discovery rounds of each master
+    expect(a!.configs.list().map((c) => c.topic)).toEqual([`${prefix}-orders`])
+    expect(b!.configs.list().map((c) => c.topic)).toEqual([`${prefix}-orders`])
+  })
+
   it('reads its own write after a PUT, and the other node serves it too', async () => {
     const name = uniqueName('c')
     const { factory } = recordingArchivers()
