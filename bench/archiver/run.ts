@@ -7,10 +7,11 @@ const benchmarks: Readonly<Record<string, string>> = {
   throughput: 'bench/archiver/throughput.ts',
   memory: 'bench/archiver/memory.ts',
   peers: 'bench/archiver/peers.ts',
+  failover: 'bench/archiver/failover.ts',
 }
 
 const [name, ...args] = process.argv.slice(2)
-// `peers` needs Maven and Java peers: only on request.
+// `peers` needs Maven and Java peers, `failover` takes ~6 minutes: only on request.
 const selected = name === undefined || name === 'all' ? ['throughput', 'memory'] : [name]
 let status = 0
 for (const benchmark of selected) {

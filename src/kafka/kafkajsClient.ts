@@ -10,7 +10,15 @@ import type { KafkaConnectionOptions } from './connection.js'
 import { AppendedEpochStore } from './epochStore.js'
 import { KafkajsMembership } from './membership.js'
 import { kafkajsTopicConsumer } from './topicConsumer.js'
-import type { KafkaClient, LogRecord, OutgoingRecord, Tail, TopicConsumer, TopicSpec } from './types.js'
+import type {
+  KafkaClient,
+  LogRecord,
+  OutgoingRecord,
+  Tail,
+  TopicConsumer,
+  TopicConsumerOptions,
+  TopicSpec,
+} from './types.js'
 
 function toMessage(record: OutgoingRecord): Message {
   return {
@@ -124,8 +132,8 @@ export class KafkajsClient implements KafkaClient {
     )
   }
 
-  topicConsumer(groupId: string, topic: string): TopicConsumer {
-    return kafkajsTopicConsumer(this.#kafka, groupId, topic)
+  topicConsumer(groupId: string, topic: string, options?: TopicConsumerOptions): TopicConsumer {
+    return kafkajsTopicConsumer(this.#kafka, groupId, topic, options)
   }
 
   async disconnect(): Promise<void> {

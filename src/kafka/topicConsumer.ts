@@ -1,19 +1,28 @@
 import type { Kafka } from 'kafkajs'
 import { groupLag } from './admin.js'
 import { BatchPipeline } from './batchPipeline.js'
-import type { TopicConsumer } from './types.js'
+import type { TopicConsumer, TopicConsumerOptions } from './types.js'
 
 /** Batches of one fetch handed to readAhead at once, at most (a fetch has one per partition). */
 const BATCHES_AHEAD = 16
 /** With readAhead: the values' bytes, and the batches, that may wait behind the batch under way (about one fetch). */
 const BYTES_AHEAD = 8 * 1024 * 1024
 
+/** See TopicConsumerOptions. */
+export const DEFAULT_TOPIC_SESSION_TIMEOUT_MS = 10_000
+
 /** TopicConsumer on kafkajs 2.2.4: `eachBatch` with manual offset resolution and commits. */
-export function kafkajsTopicConsumer(kafka: Kafka, groupId: string, topic: string): TopicConsumer {
+export function kafkajsTopicConsumer(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  options: TopicConsumerOptions = {},
+): TopicConsumer {
+  const sessionTimeout = options.sessionTimeoutMs ?? DEFAULT_TOPIC_SESSION_TIMEOUT_MS
   const consumer = kafka.consumer({
     groupId,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3000,
+    sessionTimeout,
+    heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
     maxWaitTimeInMs: 500,
     allowAutoTopicCreation: false,
     maxBytesPerPartition: 1024 * 1024,

@@ -114,6 +114,16 @@ export interface RecordLog {
   tail(topic: string, onRecord: (record: LogRecord) => void): Promise<Tail>
 }
 
+export interface TopicConsumerOptions {
+  /**
+   * The member's session (default 10 s, as Kafka Connect's): how long the group waits for a member
+   * that went silent (killed, frozen, cut off) before it hands that member's partitions on; no
+   * partition of the group is read meanwhile once a rebalance has begun. Heartbeats go every
+   * third of it, at most every 3 s.
+   */
+  readonly sessionTimeoutMs?: number
+}
+
 /**
  * Everything kdp needs from a Kafka client, in one small interface so that the client library can
  * be replaced by changing `src/kafka` only.
@@ -122,7 +132,7 @@ export interface KafkaClient extends TopicAdmin, RecordLog {
   /** Membership in a consumer group on the technical topic, with kdp's own assignment. */
   membership(options: MembershipOptions): GroupMembership
   /** A consumer-group member on `topic` for a data pipeline (see TopicConsumer). */
-  topicConsumer(groupId: string, topic: string): TopicConsumer
+  topicConsumer(groupId: string, topic: string, options?: TopicConsumerOptions): TopicConsumer
   /** Stops every tail and producer this client opened. */
   disconnect(): Promise<void>
 }

@@ -29,6 +29,12 @@ export interface ArchiverFactoryOptions {
   readonly maxBytesInFlight: number
   readonly metrics: ArchiveMetrics
   readonly logger: Logger
+  /**
+   * Session of the archive consumer groups (default 10 s). After a node is killed its archivers
+   * start elsewhere once the placement group moved them (its session + the handover delay); their
+   * groups then wait for the dead members' sessions too, so a longer one delays archiving.
+   */
+  readonly archiveSessionTimeoutMs?: number
 }
 
 /** The consumer group of one (topic, sink): each sink keeps its own offsets. */
@@ -81,7 +87,11 @@ export function createArchiverFactory(options: ArchiverFactoryOptions): Archiver
         config,
         sink,
         sinkId: sinkSpec.id,
-        consumer: kafka.topicConsumer(groupId, config.topic),
+        consumer: kafka.topicConsumer(groupId, config.topic, {
+          ...(options.archiveSessionTimeoutMs !== undefined && {
+            sessionTimeoutMs: options.archiveSessionTimeoutMs,
+          }),
+        }),
         deadLetters,
         cuts,
         budget,
