@@ -9,7 +9,7 @@ import {
   type S3SinkOptions,
   serverSideEncryption,
   storageClass,
-} from '../sinks/s3Sink.js'
+} from '../sinks/s3SinkOptions.js'
 import { type FlagSpec, UsageError } from './layers.js'
 import { booleanFlag, fromText, optional, wholeNumber } from './values.js'
 

@@ -2,7 +2,7 @@
 // scaler, so every node of an Auto Scaling deployment gets it) and the node's own EC2 instance id.
 // Credentials come from the AWS SDK's default chain (instance role), the region from AWS_REGION.
 import { isInstanceId } from '../processes/scaler/instanceId.js'
-import { endpointUrl } from '../sinks/s3Sink.js'
+import { endpointUrl } from '../sinks/s3SinkOptions.js'
 import type { FlagSpec } from './layers.js'
 import { fromText, optional } from './values.js'
 

@@ -16,5 +16,6 @@ export {
   s3OptionsFromEnv,
   sinkUrlProblem,
 } from './openSink.js'
-export { defaultPartSize, minPartSize, type S3Credentials, S3Sink, type S3SinkOptions } from './s3Sink.js'
+export { S3Sink } from './s3Sink.js'
+export { defaultPartSize, minPartSize, type S3Credentials, type S3SinkOptions } from './s3SinkOptions.js'
 export type { ObjectMetadata, Sink } from './sink.js'

@@ -2,15 +2,15 @@ import * as t from 'io-ts'
 import { decodeOrThrow, type FieldError, ValidationError } from '../util/decode.js'
 import { FileSystemSink } from './fileSystemSink.js'
 import { parseSinkUrl } from './location.js'
+import { S3Sink } from './s3Sink.js'
 import {
   checksumAlgorithm,
   endpointUrl,
   regionName,
-  S3Sink,
   type S3SinkOptions,
   serverSideEncryption,
   storageClass,
-} from './s3Sink.js'
+} from './s3SinkOptions.js'
 import type { Sink } from './sink.js'
 
 export { parseSinkUrl, type SinkLocation, sinkUrlProblem } from './location.js'

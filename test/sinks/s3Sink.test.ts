@@ -11,7 +11,8 @@ import {
 } from '@aws-sdk/client-s3'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { InvalidSinkKeyError, SinkError, SinkObjectNotFoundError } from '../../src/sinks/errors.js'
-import { S3Sink, type S3SinkOptions } from '../../src/sinks/s3Sink.js'
+import { S3Sink } from '../../src/sinks/s3Sink.js'
+import type { S3SinkOptions } from '../../src/sinks/s3SinkOptions.js'
 import { motoS3 } from '../helpers/aws.js'
 import { eventually, uniqueName } from '../helpers/names.js'
 
