@@ -29,6 +29,8 @@ export interface GroupState {
   readonly max: number
   readonly desired: number
   readonly instances: readonly GroupInstance[]
+  /** The group's `NewInstancesProtectedFromScaleIn`: a new instance is protected from its launch on. */
+  readonly protectsNewInstances: boolean
 }
 
 /** An Auto Scaling group the scaler acts on. Every call takes a signal: the scaler's abort cancels it. */
@@ -165,6 +167,7 @@ export class AwsAutoScaling implements CapacityProvider {
       min: group.MinSize ?? 0,
       max: group.MaxSize ?? 0,
       desired: group.DesiredCapacity ?? 0,
+      protectsNewInstances: group.NewInstancesProtectedFromScaleIn === true,
       instances: (group.Instances ?? []).flatMap((i) =>
         i.InstanceId === undefined
           ? []

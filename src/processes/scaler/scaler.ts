@@ -41,6 +41,15 @@ const kafkaCallBoundMs = 10_000
 /** A decision unchanged for this many rounds is written again, so `decidedAt` stays fresh. */
 const rewriteEveryRounds = 10
 
+/** What the group's own settings put at risk; shown in `GET /scaling` and written once as events. */
+export function groupWarnings(group: GroupState): string[] {
+  return group.protectsNewInstances
+    ? []
+    : [
+        `Auto Scaling group ${group.name} does not set NewInstancesProtectedFromScaleIn: until the scaler protects a new instance (its next round), the group's own scale-in may end that node without a drain; set it on the group`,
+      ]
+}
+
 /**
  * The singleton scaler, run through the core in its own group (`<cluster>-scaler`). Every interval:
  * measure (signals.ts), size topics with parallelism `auto` (topicSizing.ts), read the group, move
@@ -215,7 +224,14 @@ class ScalerRun {
       now,
     )
     const done = await this.#execute(config, decision, capacity, group, archiving, nodes)
-    await this.#publish(config, bounds, archiving, done, capacity !== undefined)
+    const setup = group === undefined ? [] : groupWarnings(group)
+    await this.#publish(
+      config,
+      bounds,
+      archiving,
+      { ...done, warnings: [...done.warnings, ...setup] },
+      capacity !== undefined,
+    )
   }
 
   /** Protects the group's instances from its own scale-in: only a drained node is ever terminated. */

@@ -2,7 +2,7 @@
 // drain, then a termination of exactly the drained node's instance; protection from the group's own
 // scale-in; AWS errors as events with backoff while archiving goes on.
 import { createServer, type Server } from 'node:http'
-import { SetInstanceProtectionCommand } from '@aws-sdk/client-auto-scaling'
+import { SetInstanceProtectionCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import type { ArchiverNode } from '../../../src/processes/archiverNode.js'
 import {
@@ -189,6 +189,56 @@ describe('scale-in of an instance that never brought up a node', () => {
     expect(decisions.map((e) => `${e.action} ${e.from}→${e.to}`)).toEqual(['in 2→1'])
     expect(String(decisions[0]!.reason)).toMatch(/did not join within 3 s/)
     expect(node.running().length).toBe(1)
+    client.destroy()
+  })
+})
+
+describe('a group that does not protect new instances', () => {
+  it('is a warning in GET /scaling and one scaling-warning event, gone once the group sets it', {
+    timeout: 120_000,
+  }, async () => {
+    const client = motoAutoScaling()
+    const group = uniqueName('asg')
+    const cluster = uniqueName('np')
+    await createAutoScalingGroup(client, group, { min: 1, max: 1, desired: 1 })
+    const setProtection = (on: boolean) =>
+      client.send(
+        new UpdateAutoScalingGroupCommand({
+          AutoScalingGroupName: group,
+          NewInstancesProtectedFromScaleIn: on,
+        }),
+      )
+    await setProtection(false)
+    const [instanceId] = (await describeGroup(client, group)).inService
+    const events = await followEvents(cluster)
+    const node = await startNode(cluster, 'n0', { instanceId: instanceId!, autoscaling: autoscaling(group) })
+    await putTopic(node, uniqueName('t'), 1)
+    expect(
+      (await putJson(`${node.httpAddress}/scaling/config`, { mode: 'auto', intervalMs: 500 })).status,
+    ).toBe(200)
+    const scaling = async () =>
+      (await (await fetch(`${node.httpAddress}/scaling`)).json()) as { warnings: string[] }
+    const unprotected = (warning: string) => warning.includes('NewInstancesProtectedFromScaleIn')
+
+    const warned = await eventually('the warning in GET /scaling', async () => {
+      const { warnings } = await scaling()
+      return warnings.some(unprotected) ? warnings : undefined
+    })
+    expect(warned.filter(unprotected)).toEqual([
+      `Auto Scaling group ${group} does not set NewInstancesProtectedFromScaleIn: until the scaler protects a new instance (its next round), the group's own scale-in may end that node without a drain; set it on the group`,
+    ])
+    await eventually('the scaling-warning event', () =>
+      events.some((e) => e.type === 'scaling-warning' && unprotected(String(e.reason))) ? true : undefined,
+    )
+
+    await setProtection(true)
+    await eventually('the warning gone from GET /scaling', async () =>
+      (await scaling()).warnings.some(unprotected) ? undefined : true,
+    )
+    // Written when it appeared, not again each round.
+    expect(events.filter((e) => e.type === 'scaling-warning' && unprotected(String(e.reason)))).toHaveLength(
+      1,
+    )
     client.destroy()
   })
 })
