@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestCertificates } from './certificates.js'
-import { cacheDir, freePort, repoRoot, runToEnd, spawnService, stopChild, waitForPort } from './process.js'
+import { cacheDir, freePorts, repoRoot, runToEnd, spawnService, stopChild, waitForPort } from './process.js'
 
 const libsDir = join(cacheDir, 'kafka', 'libs')
 const log4jConfig = join(repoRoot, 'services', 'kafka', 'log4j2.properties')
@@ -228,21 +228,25 @@ export async function startKafka(options: KafkaClusterOptions = {}): Promise<Kaf
   const dir = mkdtempSync(join(tmpdir(), 'kdp-kafka-'))
   const nodes: BrokerNode[] = []
   const controllerPorts = new Map<number, number>()
+  // Every port of the cluster at once, so that no two listeners get the same one.
+  const extras = options.extraListeners ?? []
+  const ports = await freePorts(size * (2 + extras.length + (options.secured ? 2 : 0)))
+  const nextPort = (): number => ports.shift() as number
   for (let id = 1; id <= size; id++) {
     const nodeDir = join(dir, `broker-${id}`)
     mkdirSync(nodeDir, { recursive: true })
     const listenerPorts: Record<string, number> = {}
-    for (const listener of options.extraListeners ?? []) listenerPorts[listener.name] = await freePort()
+    for (const listener of extras) listenerPorts[listener.name] = nextPort()
     nodes.push({
       id,
-      port: await freePort(),
+      port: nextPort(),
       listenerPorts,
-      saslSslPort: options.secured ? await freePort() : 0,
-      sslPort: options.secured ? await freePort() : 0,
+      saslSslPort: options.secured ? nextPort() : 0,
+      sslPort: options.secured ? nextPort() : 0,
       dir: nodeDir,
       process: undefined,
     })
-    controllerPorts.set(id, await freePort())
+    controllerPorts.set(id, nextPort())
   }
   const id = clusterId()
   try {

@@ -8,16 +8,37 @@ export const cacheDir = `${repoRoot}/.cache`
 
 /** A free TCP port on 127.0.0.1, found by letting the OS pick one. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
+  const [port] = await freePorts(1)
+  return port as number
+}
+
+/**
+ * `count` different free TCP ports on 127.0.0.1. All are held open until the last is found: one
+ * after the other, the OS may hand out a port it just handed out and that was closed again (a
+ * broker got the same port for two listeners that way, and refused to start).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: net.Server[] = []
+  try {
+    const ports: number[] = []
+    for (let i = 0; i < count; i++) {
+      const server = net.createServer()
+      server.unref()
+      servers.push(server)
+      ports.push(
+        await new Promise<number>((resolve, reject) => {
+          server.once('error', reject)
+          server.listen(0, '127.0.0.1', () => {
+            const address = server.address()
+            resolve(typeof address === 'object' && address ? address.port : 0)
+          })
+        }),
+      )
+    }
+    return ports
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
+  }
 }
 
 /** Resolves once a TCP connect to host:port succeeds; rejects if `child` exits first or the deadline passes. */
